@@ -1,0 +1,248 @@
+//! Directory access keys: the Bearer tokens Okta presents.
+//!
+//! A token reads `fd_<directory>_<key id>_<secret>`. Only the keyed hash of the secret,
+//! HMAC-SHA-256 under a pepper kept in Secrets Manager, is stored; the token is shown once at creation.
+//! Checking a token against its stored [`KeyRecord`] happens inside the store, in the same round trip as the
+//! operation it authorises, so a revoked key stops working at once.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+const TOKEN_PREFIX: &str = "fd";
+const SECRET_BYTES: usize = 32;
+/// Length of directory and key ids: 32 lowercase hex digits.
+pub const ID_LEN: usize = 32;
+
+/// The secret key of the access-key HMAC. Its `Debug` output is redacted.
+#[derive(Clone)]
+pub struct Pepper(Vec<u8>);
+
+impl Pepper {
+    /// Wraps pepper bytes; at least 32 are required.
+    pub fn new(bytes: Vec<u8>) -> Result<Self, AuthError> {
+        if bytes.len() < 32 {
+            return Err(AuthError::WeakPepper);
+        }
+        Ok(Self(bytes))
+    }
+
+    /// A fresh random pepper, as text (for local stores and `fd-admin bootstrap`).
+    pub fn generate_text() -> String {
+        let mut bytes = [0u8; 48];
+        rand::rng().fill_bytes(&mut bytes);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The keyed hash of a key secret.
+    pub fn hash(&self, secret: &str) -> KeyHash {
+        // HMAC accepts keys of any length; the fallback is unreachable.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return KeyHash([0; 32]);
+        };
+        mac.update(secret.as_bytes());
+        KeyHash(mac.finalize().into_bytes().into())
+    }
+}
+
+impl std::fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pepper(<redacted>)")
+    }
+}
+
+/// HMAC-SHA-256 of a key secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct KeyHash(pub [u8; 32]);
+
+impl KeyHash {
+    /// Hex encoding, as stored.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Parses the stored hex encoding.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 || !hex.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Self(out))
+    }
+
+    /// Constant-time comparison.
+    pub fn matches(&self, other: &KeyHash) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::fmt::Debug for KeyHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyHash(<redacted>)")
+    }
+}
+
+/// Why a request was not authenticated (logged; the client only sees 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no Authorization header")]
+    Missing,
+    #[error("Authorization header is not a well-formed Bearer access key")]
+    Malformed,
+    #[error("unknown or revoked access key")]
+    Rejected,
+    #[error("the pepper must be at least 32 bytes")]
+    WeakPepper,
+}
+
+/// A stored access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub directory: String,
+    pub id: String,
+    pub name: String,
+    pub hash: KeyHash,
+    pub created: String,
+    /// RFC 3339 time of revocation, if revoked.
+    pub revoked: Option<String>,
+}
+
+/// What a request presents: the directory and key it names, and the hash of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub directory: String,
+    pub key_id: String,
+    pub hash: KeyHash,
+}
+
+impl Credential {
+    /// Whether the stored key admits this credential: same directory and id, matching hash, not revoked.
+    pub fn admitted_by(&self, record: &KeyRecord) -> bool {
+        record.revoked.is_none()
+            && record.directory == self.directory
+            && record.id == self.key_id
+            && record.hash.matches(&self.hash)
+    }
+
+    /// Parses an `Authorization` header value and hashes the secret.
+    pub fn from_authorization(header: Option<&str>, pepper: &Pepper) -> Result<Self, AuthError> {
+        let header = header.ok_or(AuthError::Missing)?;
+        let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::Malformed)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(AuthError::Malformed);
+        }
+        let token = token.trim();
+        let mut parts = token.splitn(4, '_');
+        let (Some(TOKEN_PREFIX), Some(directory), Some(key_id), Some(secret)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(AuthError::Malformed);
+        };
+        if !is_id(directory) || !is_id(key_id) || secret.len() < 32 || secret.len() > 128 {
+            return Err(AuthError::Malformed);
+        }
+        Ok(Self { directory: directory.to_string(), key_id: key_id.to_string(), hash: pepper.hash(secret) })
+    }
+}
+
+/// A newly issued key: the record to store and the token to show once.
+#[derive(Debug)]
+pub struct IssuedKey {
+    pub record: KeyRecord,
+    pub token: String,
+}
+
+/// Issues a new key for `directory`.
+pub fn issue_key(directory: &str, name: &str, pepper: &Pepper) -> IssuedKey {
+    let id = new_id();
+    let mut secret = [0u8; SECRET_BYTES];
+    rand::rng().fill_bytes(&mut secret);
+    let secret = URL_SAFE_NO_PAD.encode(secret);
+    let record = KeyRecord {
+        directory: directory.to_string(),
+        id: id.clone(),
+        name: name.to_string(),
+        hash: pepper.hash(&secret),
+        created: crate::time::now_rfc3339(),
+        revoked: None,
+    };
+    IssuedKey { token: format!("{TOKEN_PREFIX}_{directory}_{id}_{secret}"), record }
+}
+
+/// A fresh directory or key id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Whether `s` has the shape of a directory or key id.
+pub fn is_id(s: &str) -> bool {
+    s.len() == ID_LEN && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pepper() -> Pepper {
+        Pepper::new(vec![7; 32]).unwrap()
+    }
+
+    #[test]
+    fn issued_token_is_admitted_and_others_are_not() {
+        let dir = new_id();
+        let issued = issue_key(&dir, "Okta", &pepper());
+        let header = format!("Bearer {}", issued.token);
+        let cred = Credential::from_authorization(Some(&header), &pepper()).unwrap();
+        assert!(cred.admitted_by(&issued.record));
+
+        let mut revoked = issued.record.clone();
+        revoked.revoked = Some(crate::time::now_rfc3339());
+        assert!(!cred.admitted_by(&revoked));
+
+        let other_pepper = Pepper::new(vec![8; 32]).unwrap();
+        let cred2 = Credential::from_authorization(Some(&header), &other_pepper).unwrap();
+        assert!(!cred2.admitted_by(&issued.record));
+
+        let mut other_dir = issued.record.clone();
+        other_dir.directory = new_id();
+        assert!(!cred.admitted_by(&other_dir));
+    }
+
+    #[test]
+    fn malformed_headers_are_refused() {
+        let p = pepper();
+        let dir = new_id();
+        let key = new_id();
+        let secret = "s".repeat(43);
+        assert_eq!(Credential::from_authorization(None, &p), Err(AuthError::Missing));
+        for bad in [
+            String::new(),
+            "Bearer".into(),
+            format!("Basic fd_{dir}_{key}_{secret}"),
+            format!("Bearer xx_{dir}_{key}_{secret}"),
+            format!("Bearer fd_{dir}_{key}"),
+            format!("Bearer fd_{dir}_{key}_short"),
+            format!("Bearer fd_NOTHEX_{key}_{secret}"),
+        ] {
+            assert_eq!(Credential::from_authorization(Some(&bad), &p), Err(AuthError::Malformed), "{bad}");
+        }
+        let ok = format!("bearer   fd_{dir}_{key}_{secret}");
+        assert!(Credential::from_authorization(Some(&ok), &p).is_ok());
+    }
+
+    #[test]
+    fn hashes_round_trip_hex_and_debug_is_redacted() {
+        let h = pepper().hash("secret");
+        assert_eq!(KeyHash::from_hex(&h.to_hex()), Some(h));
+        assert!(KeyHash::from_hex("zz").is_none());
+        assert_eq!(format!("{h:?}"), "KeyHash(<redacted>)");
+        assert_eq!(format!("{:?}", pepper()), "Pepper(<redacted>)");
+        assert!(Pepper::new(vec![1; 8]).is_err());
+    }
+}

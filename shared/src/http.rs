@@ -1,0 +1,118 @@
+//! Glue between `lambda_http` and [`ScimService`]: the same code serves API Gateway events in Lambda and
+//! requests in `fd-local`.
+
+use crate::scim::error::ScimError;
+use crate::service::{ScimRequest, ScimResponse, ScimService};
+use lambda_http::http::header::{
+    AUTHORIZATION, CONTENT_TYPE, ETAG, HOST, HeaderMap, HeaderValue, IF_MATCH, LOCATION, WWW_AUTHENTICATE,
+};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use std::time::Instant;
+use tracing::Instrument;
+
+/// Path prefix of the SCIM API.
+pub const SCIM_BASE_PATH: &str = "/scim/v2";
+/// Media type of every SCIM response.
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// Serves a request routed to the function for `verb` (API Gateway routes one method to each function).
+pub async fn handle_scim(service: &ScimService, verb: Method, request: Request) -> Response<Body> {
+    let request_id = request_id(&request);
+    let span = tracing::info_span!("request", request_id = %request_id);
+    async move {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let response = if method != verb {
+            render(&ScimResponse::error(&ScimError::method_not_allowed()))
+        } else {
+            match path.strip_prefix(SCIM_BASE_PATH) {
+                Some(scim_path) if scim_path.is_empty() || scim_path.starts_with('/') => {
+                    render(&service.handle(scim_request(&request, scim_path)).await)
+                }
+                _ => render(&ScimResponse::error(&ScimError::not_found("Not a SCIM endpoint."))),
+            }
+        };
+        tracing::info!(
+            method = %method,
+            path = %path,
+            status = response.status().as_u16(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "scim request"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+fn scim_request<'a>(request: &'a Request, scim_path: &'a str) -> ScimRequest<'a> {
+    let headers = request.headers();
+    let query = request
+        .uri()
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    ScimRequest {
+        method: request.method().clone(),
+        path: scim_path,
+        query,
+        authorization: header(headers, AUTHORIZATION.as_str()),
+        content_type: header(headers, CONTENT_TYPE.as_str()),
+        if_match: header(headers, IF_MATCH.as_str()),
+        body: request.body().as_ref(),
+        base_url: format!("{}{SCIM_BASE_PATH}", origin(request)),
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `scheme://host[:port]` of the request as the client addressed it.
+pub fn origin(request: &Request) -> String {
+    let uri = request.uri();
+    if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+        return format!("{scheme}://{authority}");
+    }
+    let host = header(request.headers(), HOST.as_str()).unwrap_or("localhost");
+    let scheme = header(request.headers(), "x-forwarded-proto").unwrap_or("https");
+    format!("{scheme}://{host}")
+}
+
+/// The Lambda request id, else the caller's `x-request-id`, else a fresh one.
+pub fn request_id(request: &Request) -> String {
+    if let Some(context) = request.lambda_context_ref() {
+        if !context.request_id.is_empty() {
+            return context.request_id.clone();
+        }
+    }
+    header(request.headers(), "x-request-id")
+        .filter(|id| id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Renders a SCIM response.
+pub fn render(response: &ScimResponse) -> Response<Body> {
+    let mut out = Response::new(match &response.body {
+        Some(body) => Body::Text(body.to_string()),
+        None => Body::Empty,
+    });
+    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = out.headers_mut();
+    if response.body.is_some() {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    }
+    if let Some(location) = response.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+        headers.insert(LOCATION, location);
+    }
+    if let Some(etag) = response.etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+        headers.insert(ETAG, etag);
+    }
+    if response.www_authenticate {
+        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"Federated Directory\""));
+    }
+    out
+}

@@ -1,0 +1,19 @@
+//! Federated Directory core, shared by every Lambda function, `fd-local` and `fd-admin`.
+//!
+//! - [`scim`]: the SCIM 2.0 User resource: schemas, validation, filters, PATCH, errors. Pure, no I/O.
+//! - [`okta`]: the Okta attribute mapping table.
+//! - [`auth`]: directory access keys (Bearer tokens) and their keyed hashes.
+//! - [`store`]: the storage trait and its SQLite and DynamoDB implementations.
+//! - [`service`]: the SCIM operations over a store: authenticate, route, validate, persist.
+//! - [`http`]: the glue between `lambda_http` requests/responses and [`service`].
+//! - [`runtime`]: building the service from configuration (environment, flags), logging.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod http;
+pub mod okta;
+pub mod runtime;
+pub mod scim;
+pub mod service;
+pub mod store;
+pub mod time;

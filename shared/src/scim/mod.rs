@@ -1,0 +1,10 @@
+//! The SCIM 2.0 User resource (RFC 7643) and protocol pieces (RFC 7644), without I/O.
+
+pub mod error;
+pub mod filter;
+pub mod list;
+pub mod patch;
+pub mod schema;
+pub mod user;
+
+pub use error::{ScimError, ScimType};

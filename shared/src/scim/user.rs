@@ -1,0 +1,466 @@
+//! The User resource: validation of what a client sends, and the stored record.
+//!
+//! A [`UserDoc`] is a client-supplied User that passed schema validation: attribute names canonicalised, types
+//! checked, read-only and write-only attributes (`id`, `meta`, `groups`, `password`) removed, `null`s dropped.
+//! Attributes the schemas do not define are kept as sent.
+
+use super::error::ScimError;
+use super::schema::{
+    AttrType, AttributeDef, ENTERPRISE_USER_SCHEMA, Mutability, SchemaDef, USER, USER_SCHEMA, user_attribute,
+    user_extension,
+};
+use serde_json::{Map, Value};
+
+/// Upper bound on the length of any single string value, in bytes.
+pub const MAX_STRING_BYTES: usize = 4096;
+/// Upper bound on the number of entries of a multi-valued attribute.
+pub const MAX_MULTI_VALUES: usize = 100;
+
+/// A validated User as the client asserted it (no `id`, `meta`, `password` or read-only attributes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserDoc(Map<String, Value>);
+
+impl UserDoc {
+    /// Validates a request body as a full User representation (POST and PUT).
+    pub fn from_request(body: Value) -> Result<Self, ScimError> {
+        let Value::Object(input) = body else {
+            return Err(ScimError::invalid_syntax("The request body must be a JSON object."));
+        };
+        let declared = declared_schemas(&input)?;
+        let mut doc = Map::new();
+        let mut seen_extensions = Vec::new();
+        for (key, value) in input {
+            if key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
+            if let Some(ext) = user_extension(&key) {
+                if !declared.iter().any(|d| d.eq_ignore_ascii_case(ext.id)) {
+                    return Err(ScimError::invalid_value(format!(
+                        "Attributes of {} are present but the schema is not listed in \"schemas\".",
+                        ext.id
+                    )));
+                }
+                if let Some(ext_doc) = validate_extension(ext, value)? {
+                    insert_unique(&mut doc, ext.id, Value::Object(ext_doc))?;
+                    seen_extensions.push(ext.id);
+                }
+                continue;
+            }
+            if key.starts_with("urn:") && !declared.iter().any(|d| d.eq_ignore_ascii_case(&key)) {
+                return Err(ScimError::invalid_value(format!(
+                    "Attribute {key} names a schema that is not listed in \"schemas\"."
+                )));
+            }
+            match user_attribute(&key) {
+                Some(def) => {
+                    if def.mutability == Mutability::ReadOnly || def.mutability == Mutability::WriteOnly {
+                        // RFC 7643 §7: read-only values sent by a client are ignored; the write-only password is
+                        // accepted but never stored (sign-in goes through the identity provider).
+                        check_value(def, &value, def.name)?;
+                        continue;
+                    }
+                    if let Some(clean) = check_value(def, &value, def.name)? {
+                        insert_unique(&mut doc, def.name, clean)?;
+                    }
+                }
+                None => {
+                    if !value.is_null() {
+                        insert_unique(&mut doc, &key, value)?;
+                    }
+                }
+            }
+        }
+        // `schemas`: the core User schema first, then every extension actually present, then other declared URNs
+        // (custom extensions kept as sent).
+        let mut schemas = vec![Value::String(USER_SCHEMA.into())];
+        for ext in seen_extensions {
+            schemas.push(Value::String(ext.into()));
+        }
+        for urn in &declared {
+            let known = urn.eq_ignore_ascii_case(USER_SCHEMA) || user_extension(urn).is_some();
+            if !known && doc.contains_key(urn.as_str()) {
+                schemas.push(Value::String(urn.clone()));
+            }
+        }
+        doc.insert("schemas".into(), Value::Array(schemas));
+        let user = UserDoc(doc);
+        user.check_required()?;
+        Ok(user)
+    }
+
+    fn check_required(&self) -> Result<(), ScimError> {
+        for def in USER.attributes.iter().filter(|a| a.required) {
+            match self.0.get(def.name).and_then(Value::as_str) {
+                Some(s) if !s.trim().is_empty() => {}
+                _ => return Err(ScimError::invalid_value(format!("\"{}\" is required.", def.name))),
+            }
+        }
+        Ok(())
+    }
+
+    /// The `userName`.
+    pub fn user_name(&self) -> &str {
+        self.0.get("userName").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// The `userName` folded for case-insensitive uniqueness (RFC 7643: caseExact false).
+    pub fn user_name_key(&self) -> String {
+        user_name_key(self.user_name())
+    }
+
+    /// The client's `externalId`, when set.
+    pub fn external_id(&self) -> Option<&str> {
+        self.0.get("externalId").and_then(Value::as_str)
+    }
+
+    /// `active`; an unassigned value means active.
+    pub fn active(&self) -> bool {
+        self.0.get("active").and_then(Value::as_bool).unwrap_or(true)
+    }
+
+    /// The attributes, as stored.
+    pub fn attributes(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    /// Consumes the document into its attribute map.
+    pub fn into_attributes(self) -> Map<String, Value> {
+        self.0
+    }
+
+    /// Rebuilds a document from stored attributes (already validated when written).
+    pub fn from_stored(attributes: Map<String, Value>) -> Self {
+        UserDoc(attributes)
+    }
+
+    /// Keeps `attribute` from `previous` when this document does not assert it (PUT semantics for `active` and
+    /// `externalId`, which Okta does not always repeat).
+    pub fn inherit(&mut self, previous: &UserDoc, attribute: &str) {
+        if !self.0.contains_key(attribute) {
+            if let Some(v) = previous.0.get(attribute) {
+                self.0.insert(attribute.into(), v.clone());
+            }
+        }
+    }
+}
+
+/// Folds a userName for uniqueness and lookup.
+pub fn user_name_key(user_name: &str) -> String {
+    user_name.to_lowercase()
+}
+
+fn declared_schemas(input: &Map<String, Value>) -> Result<Vec<String>, ScimError> {
+    let schemas = input
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
+        .map(|(_, v)| v)
+        .ok_or_else(|| ScimError::invalid_syntax("\"schemas\" is required."))?;
+    let Value::Array(items) = schemas else {
+        return Err(ScimError::invalid_syntax("\"schemas\" must be an array of URNs."));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::String(urn) = item else {
+            return Err(ScimError::invalid_syntax("\"schemas\" must be an array of URNs."));
+        };
+        out.push(urn.clone());
+    }
+    if !out.iter().any(|u| u.eq_ignore_ascii_case(USER_SCHEMA)) {
+        return Err(ScimError::invalid_syntax(format!("\"schemas\" must include {USER_SCHEMA}.")));
+    }
+    Ok(out)
+}
+
+fn insert_unique(map: &mut Map<String, Value>, key: &str, value: Value) -> Result<(), ScimError> {
+    if map.keys().any(|k| k.eq_ignore_ascii_case(key)) {
+        return Err(ScimError::invalid_syntax(format!("Attribute \"{key}\" appears more than once.")));
+    }
+    map.insert(key.to_string(), value);
+    Ok(())
+}
+
+fn validate_extension(ext: &SchemaDef, value: Value) -> Result<Option<Map<String, Value>>, ScimError> {
+    let Value::Object(input) = value else {
+        if value.is_null() {
+            return Ok(None);
+        }
+        return Err(ScimError::invalid_value(format!("{} must be a JSON object.", ext.id)));
+    };
+    let mut out = Map::new();
+    for (key, value) in input {
+        match ext.attribute(&key) {
+            Some(def) => {
+                let path = format!("{}:{}", ext.id, def.name);
+                if let Some(clean) = check_value(def, &value, &path)? {
+                    insert_unique(&mut out, def.name, clean)?;
+                }
+            }
+            None => {
+                if !value.is_null() {
+                    insert_unique(&mut out, &key, value)?;
+                }
+            }
+        }
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+/// Checks one attribute value against its definition and returns it in canonical form (`None` when unassigned).
+pub fn check_value(def: &AttributeDef, value: &Value, path: &str) -> Result<Option<Value>, ScimError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    if def.multi_valued {
+        let Value::Array(items) = value else {
+            return Err(ScimError::invalid_value(format!("\"{path}\" must be an array.")));
+        };
+        if items.len() > MAX_MULTI_VALUES {
+            return Err(ScimError::invalid_value(format!("\"{path}\" has more than {MAX_MULTI_VALUES} values.")));
+        }
+        let mut out = Vec::with_capacity(items.len());
+        let mut primaries = 0;
+        for item in items {
+            if let Some(clean) = check_single(def, item, path)? {
+                if clean.get("primary").and_then(Value::as_bool) == Some(true) {
+                    primaries += 1;
+                }
+                out.push(clean);
+            }
+        }
+        if primaries > 1 {
+            return Err(ScimError::invalid_value(format!("\"{path}\" has more than one primary value.")));
+        }
+        return Ok((!out.is_empty()).then_some(Value::Array(out)));
+    }
+    check_single(def, value, path)
+}
+
+fn check_single(def: &AttributeDef, value: &Value, path: &str) -> Result<Option<Value>, ScimError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    if def.ty == AttrType::Complex {
+        let Value::Object(input) = value else {
+            return Err(ScimError::invalid_value(format!("\"{path}\" must be a JSON object.")));
+        };
+        let mut out = Map::new();
+        for (key, sub_value) in input {
+            match def.sub_attribute(key) {
+                Some(sub) => {
+                    let sub_path = format!("{path}.{}", sub.name);
+                    if let Some(clean) = check_single(sub, sub_value, &sub_path)? {
+                        insert_unique(&mut out, sub.name, clean)?;
+                    }
+                }
+                None => {
+                    if !sub_value.is_null() {
+                        insert_unique(&mut out, key, sub_value.clone())?;
+                    }
+                }
+            }
+        }
+        return Ok((!out.is_empty()).then_some(Value::Object(out)));
+    }
+    let ok = match def.ty {
+        AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime => match value {
+            Value::String(s) => {
+                if s.len() > MAX_STRING_BYTES {
+                    return Err(ScimError::invalid_value(format!(
+                        "\"{path}\" is longer than {MAX_STRING_BYTES} bytes."
+                    )));
+                }
+                if def.ty == AttrType::DateTime && crate::time::parse_datetime(s).is_none() {
+                    return Err(ScimError::invalid_value(format!("\"{path}\" must be an xsd:dateTime.")));
+                }
+                true
+            }
+            _ => false,
+        },
+        AttrType::Boolean => match value {
+            Value::Bool(_) => true,
+            // Some clients (Microsoft Entra ID) send booleans as strings.
+            Value::String(s) if s.eq_ignore_ascii_case("true") => return Ok(Some(Value::Bool(true))),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => return Ok(Some(Value::Bool(false))),
+            _ => false,
+        },
+        AttrType::Integer => value.is_i64() || value.is_u64(),
+        AttrType::Decimal => value.is_number(),
+        AttrType::Complex => false,
+    };
+    if !ok {
+        return Err(ScimError::invalid_value(format!("\"{path}\" must be of type {:?}.", def.ty)));
+    }
+    Ok(Some(value.clone()))
+}
+
+/// The enterprise extension object of a stored User, if any.
+pub fn enterprise(attributes: &Map<String, Value>) -> Option<&Map<String, Value>> {
+    attributes.get(ENTERPRISE_USER_SCHEMA).and_then(Value::as_object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::error::ScimType;
+    use serde_json::json;
+
+    fn valid() -> Value {
+        json!({
+            "schemas": [USER_SCHEMA],
+            "userName": "ada@example.com",
+            "displayName": "Ada Lovelace",
+        })
+    }
+
+    #[test]
+    fn accepts_minimal_user_and_canonicalises_names() {
+        let mut body = valid();
+        body["NAME"] = json!({"GIVENNAME": "Ada"});
+        let doc = UserDoc::from_request(body).unwrap();
+        assert_eq!(doc.attributes()["name"]["givenName"], "Ada");
+        assert_eq!(doc.user_name_key(), "ada@example.com");
+        assert!(doc.active());
+    }
+
+    #[test]
+    fn drops_password_groups_id_and_meta() {
+        let mut body = valid();
+        body["password"] = json!("hunter2");
+        body["groups"] = json!([]);
+        body["id"] = json!("client-chosen");
+        body["meta"] = json!({"resourceType": "User"});
+        let doc = UserDoc::from_request(body).unwrap();
+        for gone in ["password", "groups", "id", "meta"] {
+            assert!(!doc.attributes().contains_key(gone), "{gone}");
+        }
+    }
+
+    #[test]
+    fn keeps_unknown_attributes() {
+        let mut body = valid();
+        body["favouriteColour"] = json!("green");
+        body["name"] = json!({"givenName": "Ada", "pronunciation": "AY-da"});
+        let doc = UserDoc::from_request(body).unwrap();
+        assert_eq!(doc.attributes()["favouriteColour"], "green");
+        assert_eq!(doc.attributes()["name"]["pronunciation"], "AY-da");
+    }
+
+    #[test]
+    fn requires_user_name_and_display_name() {
+        for missing in ["userName", "displayName"] {
+            let mut body = valid();
+            body.as_object_mut().unwrap().remove(missing);
+            let err = UserDoc::from_request(body).unwrap_err();
+            assert_eq!((err.status, err.scim_type), (400, Some(ScimType::InvalidValue)), "{missing}");
+        }
+        let mut blank = valid();
+        blank["userName"] = json!("   ");
+        assert_eq!(UserDoc::from_request(blank).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn rejects_wrong_types_and_schemas() {
+        let cases = [
+            json!({"schemas": [USER_SCHEMA], "userName": 5, "displayName": "x"}),
+            json!({"schemas": [USER_SCHEMA], "userName": "a", "displayName": "x", "active": "maybe"}),
+            json!({"schemas": [USER_SCHEMA], "userName": "a", "displayName": "x", "emails": {"value": "a@b"}}),
+            json!({"schemas": [USER_SCHEMA], "userName": "a", "displayName": "x", "name": "Ada"}),
+            json!({"schemas": ["urn:example:Other"], "userName": "a", "displayName": "x"}),
+            json!({"userName": "a", "displayName": "x"}),
+            json!({"schemas": [USER_SCHEMA], "userName": "a", "displayName": "x",
+                   "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}),
+            json!({"schemas": [USER_SCHEMA], "userName": "a", "displayName": "x",
+                   ENTERPRISE_USER_SCHEMA: {"department": "R&D"}}),
+            json!({"schemas": [USER_SCHEMA], "userName": "a", "userNAME": "b", "displayName": "x"}),
+            json!(["not", "an", "object"]),
+        ];
+        for body in cases {
+            let err = UserDoc::from_request(body.clone()).unwrap_err();
+            assert_eq!(err.status, 400, "{body}");
+        }
+    }
+
+    #[test]
+    fn coerces_string_booleans() {
+        let mut body = valid();
+        body["active"] = json!("False");
+        assert!(!UserDoc::from_request(body).unwrap().active());
+    }
+
+    #[test]
+    fn schemas_list_extensions_present() {
+        let mut body = valid();
+        body["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
+        body[ENTERPRISE_USER_SCHEMA] = json!({"department": "R&D", "manager": {"displayName": "Grace"}});
+        let doc = UserDoc::from_request(body).unwrap();
+        assert_eq!(doc.attributes()["schemas"], json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]));
+        assert_eq!(enterprise(doc.attributes()).unwrap()["manager"]["displayName"], "Grace");
+    }
+}
+
+/// A stored User: server-assigned identity and metadata around the client's document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    /// Server-assigned, immutable id.
+    pub id: String,
+    /// Incremented on every write; the basis of `meta.version` and of conditional writes.
+    pub version: u64,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// RFC 3339 time of the last write.
+    pub last_modified: String,
+    /// The User as the client asserted it.
+    pub doc: UserDoc,
+}
+
+impl UserRecord {
+    /// A new record with a fresh id, version 1.
+    pub fn new(doc: UserDoc) -> Self {
+        let now = crate::time::now_rfc3339();
+        Self { id: uuid::Uuid::new_v4().to_string(), version: 1, created: now.clone(), last_modified: now, doc }
+    }
+
+    /// The successor of this record carrying `doc`: same id and creation time, next version.
+    pub fn successor(&self, doc: UserDoc) -> Self {
+        Self {
+            id: self.id.clone(),
+            version: self.version + 1,
+            created: self.created.clone(),
+            last_modified: crate::time::now_rfc3339(),
+            doc,
+        }
+    }
+
+    /// The weak ETag of this version (RFC 7644 §3.14).
+    pub fn etag(&self) -> String {
+        etag(self.version)
+    }
+
+    /// The SCIM representation, with `id` and `meta`; `location` is `{users_url}/{id}`.
+    pub fn to_scim(&self, users_url: &str) -> Value {
+        let mut out = Map::new();
+        let attributes = self.doc.attributes();
+        if let Some(schemas) = attributes.get("schemas") {
+            out.insert("schemas".into(), schemas.clone());
+        }
+        out.insert("id".into(), Value::String(self.id.clone()));
+        for (k, v) in attributes {
+            if k != "schemas" {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        let mut meta = Map::new();
+        meta.insert("resourceType".into(), Value::String("User".into()));
+        meta.insert("created".into(), Value::String(self.created.clone()));
+        meta.insert("lastModified".into(), Value::String(self.last_modified.clone()));
+        meta.insert("location".into(), Value::String(format!("{users_url}/{}", self.id)));
+        meta.insert("version".into(), Value::String(self.etag()));
+        out.insert("meta".into(), Value::Object(meta));
+        Value::Object(out)
+    }
+}
+
+/// The weak ETag for a version number.
+pub fn etag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}

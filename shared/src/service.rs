@@ -1,0 +1,299 @@
+//! The SCIM operations: authenticate the caller, route, validate, persist, and shape the response.
+//!
+//! [`ScimService`] knows nothing of HTTP frameworks or of which store it talks to; [`crate::http`] adapts
+//! `lambda_http` requests to [`ScimRequest`] and renders [`ScimResponse`].
+
+use crate::auth::{Credential, Pepper};
+use crate::scim::error::ScimError;
+use crate::scim::filter::UserFilter;
+use crate::scim::list::{ListQuery, list_response};
+use crate::scim::patch::PatchRequest;
+use crate::scim::user::{UserDoc, UserRecord};
+use crate::store::{Store, StoreError};
+use http::Method;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Largest request body accepted, in bytes (a real Okta request is 1–3 KiB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How often a read-modify-write is retried when a concurrent writer got there first.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// A SCIM request, independent of the HTTP library that carried it.
+#[derive(Debug)]
+pub struct ScimRequest<'a> {
+    pub method: Method,
+    /// The path below the SCIM base, e.g. `/Users/2819c223`.
+    pub path: &'a str,
+    /// Decoded query parameters.
+    pub query: Vec<(String, String)>,
+    pub authorization: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub if_match: Option<&'a str>,
+    pub body: &'a [u8],
+    /// Absolute URL of the SCIM base, e.g. `https://api.example.com/scim/v2`.
+    pub base_url: String,
+}
+
+/// What to send back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimResponse {
+    pub status: u16,
+    pub body: Option<Value>,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+    /// Ask for Bearer credentials (401).
+    pub www_authenticate: bool,
+}
+
+impl ScimResponse {
+    fn json(status: u16, body: Value) -> Self {
+        Self { status, body: Some(body), location: None, etag: None, www_authenticate: false }
+    }
+
+    fn user(status: u16, record: &UserRecord, users_url: &str) -> Self {
+        Self {
+            status,
+            body: Some(record.to_scim(users_url)),
+            location: (status == 201).then(|| format!("{users_url}/{}", record.id)),
+            etag: Some(record.etag()),
+            www_authenticate: false,
+        }
+    }
+
+    fn no_content() -> Self {
+        Self { status: 204, body: None, location: None, etag: None, www_authenticate: false }
+    }
+
+    /// The response for a SCIM error.
+    pub fn error(error: &ScimError) -> Self {
+        Self {
+            status: error.status,
+            body: Some(error.to_json()),
+            location: None,
+            etag: None,
+            www_authenticate: error.status == 401,
+        }
+    }
+}
+
+/// The Users endpoint over a store.
+pub struct ScimService {
+    store: Arc<dyn Store>,
+    pepper: Pepper,
+}
+
+enum Route<'a> {
+    Users,
+    User(&'a str),
+}
+
+impl ScimService {
+    /// A service over `store`, hashing presented keys with `pepper`.
+    pub fn new(store: Arc<dyn Store>, pepper: Pepper) -> Self {
+        Self { store, pepper }
+    }
+
+    /// The store behind this service.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Serves one request. Every failure becomes a SCIM error response.
+    pub async fn handle(&self, request: ScimRequest<'_>) -> ScimResponse {
+        match self.dispatch(&request).await {
+            Ok(response) => response,
+            Err(error) => ScimResponse::error(&error),
+        }
+    }
+
+    async fn dispatch(&self, req: &ScimRequest<'_>) -> Result<ScimResponse, ScimError> {
+        if req.body.len() > MAX_BODY_BYTES {
+            return Err(ScimError::payload_too_large(MAX_BODY_BYTES));
+        }
+        let credential = Credential::from_authorization(req.authorization, &self.pepper).map_err(|e| {
+            tracing::info!(reason = %e, "request not authenticated");
+            ScimError::unauthorized()
+        })?;
+        let users_url = format!("{}/Users", req.base_url);
+        let Some(route) = route(req.path) else {
+            self.store.authorize(&credential).await.map_err(store_error)?;
+            return Err(ScimError::not_found(format!("No endpoint at {}.", req.path)));
+        };
+        match (&req.method, route) {
+            (&Method::GET, Route::Users) => self.list(&credential, req, &users_url).await,
+            (&Method::POST, Route::Users) => self.create(&credential, req, &users_url).await,
+            (&Method::GET, Route::User(id)) => {
+                let record = self.store.get_user(&credential, id).await.map_err(store_error)?;
+                Ok(ScimResponse::user(200, &record, &users_url))
+            }
+            (&Method::PUT, Route::User(id)) => self.replace(&credential, req, id, &users_url).await,
+            (&Method::PATCH, Route::User(id)) => self.patch(&credential, req, id, &users_url).await,
+            (&Method::DELETE, Route::User(id)) => self.delete(&credential, req, id).await,
+            _ => {
+                self.store.authorize(&credential).await.map_err(store_error)?;
+                Err(ScimError::method_not_allowed())
+            }
+        }
+    }
+
+    async fn list(&self, cred: &Credential, req: &ScimRequest<'_>, users_url: &str) -> Result<ScimResponse, ScimError> {
+        let query = ListQuery::parse(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        let (total, users) = match &query.filter {
+            None => {
+                let page = self.store.list_users(cred, query.start_index, query.count).await.map_err(store_error)?;
+                (page.total, page.users)
+            }
+            Some(filter) => {
+                let matches = match filter {
+                    UserFilter::UserName(name) => {
+                        self.store.find_user_by_user_name(cred, name).await.map_err(store_error)?.into_iter().collect()
+                    }
+                    UserFilter::ExternalId(external_id) => {
+                        self.store.find_users_by_external_id(cred, external_id).await.map_err(store_error)?
+                    }
+                    UserFilter::Id(id) => match self.store.get_user(cred, id).await {
+                        Ok(record) => vec![record],
+                        Err(StoreError::NotFound) => Vec::new(),
+                        Err(e) => return Err(store_error(e)),
+                    },
+                };
+                let total = matches.len() as u64;
+                let skip = usize::try_from(query.start_index - 1).unwrap_or(usize::MAX);
+                let take = usize::try_from(query.count).unwrap_or(usize::MAX);
+                (total, matches.into_iter().skip(skip).take(take).collect())
+            }
+        };
+        let resources = users.iter().map(|u| u.to_scim(users_url)).collect();
+        Ok(ScimResponse::json(200, list_response(total, query.start_index, resources)))
+    }
+
+    async fn create(&self, cred: &Credential, req: &ScimRequest<'_>, users_url: &str) -> Result<ScimResponse, ScimError> {
+        let doc = UserDoc::from_request(json_body(req)?)?;
+        let record = UserRecord::new(doc);
+        self.store.create_user(cred, &record).await.map_err(store_error)?;
+        Ok(ScimResponse::user(201, &record, users_url))
+    }
+
+    async fn replace(
+        &self,
+        cred: &Credential,
+        req: &ScimRequest<'_>,
+        id: &str,
+        users_url: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        let doc = UserDoc::from_request(json_body(req)?)?;
+        self.read_modify_write(cred, req, id, users_url, |previous| {
+            let mut next = doc.clone();
+            // Okta does not always repeat these on PUT; an omitted value keeps the stored one rather than
+            // silently reactivating a user or dropping Okta's id (RFC 7644 §3.5.1 leaves this to the server).
+            next.inherit(&previous.doc, "active");
+            next.inherit(&previous.doc, "externalId");
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn patch(
+        &self,
+        cred: &Credential,
+        req: &ScimRequest<'_>,
+        id: &str,
+        users_url: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        let patch = PatchRequest::parse(json_body(req)?)?;
+        self.read_modify_write(cred, req, id, users_url, |previous| patch.apply(&previous.doc)).await
+    }
+
+    /// Reads the user, derives the new document, and writes it conditionally on the version read; retries when a
+    /// concurrent writer won, unless the client pinned a version with `If-Match`.
+    async fn read_modify_write(
+        &self,
+        cred: &Credential,
+        req: &ScimRequest<'_>,
+        id: &str,
+        users_url: &str,
+        change: impl Fn(&UserRecord) -> Result<UserDoc, ScimError>,
+    ) -> Result<ScimResponse, ScimError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let previous = self.store.get_user(cred, id).await.map_err(store_error)?;
+            check_if_match(req.if_match, &previous)?;
+            let doc = change(&previous)?;
+            if doc == previous.doc {
+                // Nothing changes (e.g. Okta deactivating an inactive user): no write, same version.
+                return Ok(ScimResponse::user(200, &previous, users_url));
+            }
+            let next = previous.successor(doc);
+            match self.store.replace_user(cred, &previous, &next).await {
+                Ok(()) => return Ok(ScimResponse::user(200, &next, users_url)),
+                Err(StoreError::VersionConflict) if req.if_match.is_none() => continue,
+                Err(StoreError::VersionConflict) => return Err(ScimError::precondition_failed()),
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(ScimError::conflict("The user is being modified concurrently; retry the request."))
+    }
+
+    async fn delete(&self, cred: &Credential, req: &ScimRequest<'_>, id: &str) -> Result<ScimResponse, ScimError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let previous = self.store.get_user(cred, id).await.map_err(store_error)?;
+            check_if_match(req.if_match, &previous)?;
+            match self.store.delete_user(cred, &previous).await {
+                Ok(()) => return Ok(ScimResponse::no_content()),
+                Err(StoreError::VersionConflict) if req.if_match.is_none() => continue,
+                Err(StoreError::VersionConflict) => return Err(ScimError::precondition_failed()),
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(ScimError::conflict("The user is being modified concurrently; retry the request."))
+    }
+}
+
+fn route(path: &str) -> Option<Route<'_>> {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let rest = path.strip_prefix("/Users")?;
+    if rest.is_empty() {
+        return Some(Route::Users);
+    }
+    let id = rest.strip_prefix('/')?;
+    (!id.is_empty() && !id.contains('/')).then_some(Route::User(id))
+}
+
+fn check_if_match(if_match: Option<&str>, current: &UserRecord) -> Result<(), ScimError> {
+    let Some(header) = if_match else { return Ok(()) };
+    let current_tag = current.etag();
+    let strip_weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let matches = header.split(',').any(|t| t.trim() == "*" || strip_weak(t) == strip_weak(&current_tag));
+    if matches { Ok(()) } else { Err(ScimError::precondition_failed()) }
+}
+
+fn json_body(req: &ScimRequest<'_>) -> Result<Value, ScimError> {
+    if let Some(content_type) = req.content_type {
+        let media = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if !(media == "application/scim+json" || media == "application/json" || media.ends_with("+json")) {
+            return Err(ScimError::unsupported_media_type());
+        }
+    }
+    if req.body.is_empty() {
+        return Err(ScimError::invalid_syntax("A JSON request body is required."));
+    }
+    serde_json::from_slice(req.body).map_err(|e| ScimError::invalid_syntax(format!("The body is not valid JSON: {e}.")))
+}
+
+/// Maps a store failure to the client's view of it.
+pub fn store_error(error: StoreError) -> ScimError {
+    match error {
+        StoreError::Unauthorized => ScimError::unauthorized(),
+        StoreError::NotFound => ScimError::not_found("No such user in this directory."),
+        StoreError::UserNameTaken => ScimError::uniqueness("Another user of this directory has this userName."),
+        StoreError::VersionConflict => ScimError::conflict("The user was modified concurrently; retry the request."),
+        StoreError::Unavailable(reason) => {
+            tracing::warn!(%reason, "store unavailable");
+            ScimError::unavailable()
+        }
+        StoreError::Backend(reason) => {
+            tracing::error!(%reason, "store failure");
+            ScimError::internal()
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The store contract: behaviour every [`Store`] implementation must show. Each case creates its own directories
+//! (random ids), so cases may share one database or table and run concurrently.
+//!
+//! Use [`crate::store_contract_tests!`] to instantiate one `#[tokio::test]` per case.
+
+use super::{Directory, Store, StoreError};
+use crate::auth::{Credential, Pepper, issue_key, new_id};
+use crate::scim::schema::USER_SCHEMA;
+use crate::scim::user::{UserDoc, UserRecord};
+use serde_json::json;
+
+/// Generates one `#[tokio::test]` per contract case; `$make` is an async expression yielding
+/// `Arc<dyn Store>`.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@cases $make;
+            directories_and_keys,
+            create_then_get_round_trips,
+            credentials_are_checked_on_every_call,
+            user_names_are_unique_case_insensitively,
+            directories_are_isolated,
+            replace_is_conditional_on_version,
+            rename_moves_the_user_name_claim,
+            delete_releases_the_user_name,
+            list_pages_are_stable_and_complete,
+            external_ids_are_indexed,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let store = $make.await;
+                $crate::store::contract::$case(&*store).await;
+            }
+        )+
+    };
+}
+
+fn pepper() -> Pepper {
+    match Pepper::new(b"contract-suite-pepper-0123456789abcdef".to_vec()) {
+        Ok(p) => p,
+        Err(e) => panic!("test pepper: {e}"),
+    }
+}
+
+/// A fresh directory with one key; returns the directory and a credential for it.
+pub async fn new_tenant(store: &dyn Store, name: &str) -> (Directory, Credential) {
+    let directory = Directory { id: new_id(), name: name.to_string(), created: crate::time::now_rfc3339() };
+    store.create_directory(&directory).await.expect("create directory");
+    let issued = issue_key(&directory.id, "contract", &pepper());
+    store.create_key(&issued.record).await.expect("create key");
+    let header = format!("Bearer {}", issued.token);
+    let credential = Credential::from_authorization(Some(&header), &pepper()).expect("parse token");
+    (directory, credential)
+}
+
+/// A valid user document.
+pub fn user(user_name: &str) -> UserDoc {
+    user_with(user_name, None)
+}
+
+fn user_with(user_name: &str, external_id: Option<&str>) -> UserDoc {
+    let mut body = json!({
+        "schemas": [USER_SCHEMA],
+        "userName": user_name,
+        "displayName": format!("Display {user_name}"),
+        "emails": [{"value": user_name, "type": "work", "primary": true}],
+        "active": true,
+    });
+    if let Some(e) = external_id {
+        body["externalId"] = json!(e);
+    }
+    UserDoc::from_request(body).expect("valid user")
+}
+
+async fn create(store: &dyn Store, cred: &Credential, doc: UserDoc) -> UserRecord {
+    let record = UserRecord::new(doc);
+    store.create_user(cred, &record).await.expect("create user");
+    record
+}
+
+pub async fn directories_and_keys(store: &dyn Store) {
+    let (dir, _) = new_tenant(store, "Contract directories").await;
+    assert_eq!(store.get_directory(&dir.id).await.unwrap(), Some(dir.clone()));
+    assert_eq!(store.get_directory(&new_id()).await.unwrap(), None);
+    assert!(store.list_directories().await.unwrap().contains(&dir));
+
+    let second = issue_key(&dir.id, "second", &pepper());
+    store.create_key(&second.record).await.unwrap();
+    let keys = store.list_keys(&dir.id).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.contains(&second.record));
+    assert!(keys.iter().all(|k| k.revoked.is_none()));
+
+    store.revoke_key(&dir.id, &second.record.id, &crate::time::now_rfc3339()).await.unwrap();
+    let keys = store.list_keys(&dir.id).await.unwrap();
+    assert!(keys.iter().any(|k| k.id == second.record.id && k.revoked.is_some()));
+    assert!(matches!(store.revoke_key(&dir.id, &new_id(), "2026-01-01T00:00:00Z").await, Err(StoreError::NotFound)));
+
+    let orphan = issue_key(&new_id(), "orphan", &pepper());
+    assert!(matches!(store.create_key(&orphan.record).await, Err(StoreError::NotFound)));
+}
+
+pub async fn create_then_get_round_trips(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract round trip").await;
+    let record = create(store, &cred, user("ada@example.com")).await;
+    let got = store.get_user(&cred, &record.id).await.unwrap();
+    assert_eq!(got, record);
+    let found = store.find_user_by_user_name(&cred, "ada@example.com").await.unwrap();
+    assert_eq!(found, Some(record));
+    assert!(matches!(store.get_user(&cred, "no-such-id").await, Err(StoreError::NotFound)));
+    assert_eq!(store.find_user_by_user_name(&cred, "nobody@example.com").await.unwrap(), None);
+}
+
+pub async fn credentials_are_checked_on_every_call(store: &dyn Store) {
+    let (dir, cred) = new_tenant(store, "Contract credentials").await;
+    let record = create(store, &cred, user("grace@example.com")).await;
+
+    let wrong_secret = Credential { hash: pepper().hash("not the secret at all, not at all"), ..cred.clone() };
+    let unknown_key = Credential { key_id: new_id(), ..cred.clone() };
+    let (_, other) = new_tenant(store, "Contract other").await;
+    // A real key of another directory, presented as if it belonged to this one.
+    let borrowed = Credential { directory: dir.id.clone(), ..other.clone() };
+
+    for bad in [&wrong_secret, &unknown_key, &borrowed] {
+        assert!(matches!(store.authorize(bad).await, Err(StoreError::Unauthorized)));
+        assert!(matches!(store.get_user(bad, &record.id).await, Err(StoreError::Unauthorized)));
+        assert!(matches!(store.find_user_by_user_name(bad, "grace@example.com").await, Err(StoreError::Unauthorized)));
+        assert!(matches!(store.find_users_by_external_id(bad, "x").await, Err(StoreError::Unauthorized)));
+        assert!(matches!(store.list_users(bad, 1, 10).await, Err(StoreError::Unauthorized)));
+        let fresh = UserRecord::new(user("mallory@example.com"));
+        assert!(matches!(store.create_user(bad, &fresh).await, Err(StoreError::Unauthorized)));
+        let next = record.successor(user("grace@example.com"));
+        assert!(matches!(store.replace_user(bad, &record, &next).await, Err(StoreError::Unauthorized)));
+        assert!(matches!(store.delete_user(bad, &record).await, Err(StoreError::Unauthorized)));
+    }
+    // Nothing was written through a bad credential.
+    assert_eq!(store.list_users(&cred, 1, 10).await.unwrap().total, 1);
+    assert_eq!(store.get_user(&cred, &record.id).await.unwrap(), record);
+
+    store.revoke_key(&cred.directory, &cred.key_id, &crate::time::now_rfc3339()).await.unwrap();
+    assert!(matches!(store.get_user(&cred, &record.id).await, Err(StoreError::Unauthorized)));
+    assert!(matches!(store.authorize(&cred).await, Err(StoreError::Unauthorized)));
+}
+
+pub async fn user_names_are_unique_case_insensitively(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract uniqueness").await;
+    let first = create(store, &cred, user("Ada.Lovelace@Example.com")).await;
+    let duplicate = UserRecord::new(user("ada.lovelace@example.COM"));
+    assert!(matches!(store.create_user(&cred, &duplicate).await, Err(StoreError::UserNameTaken)));
+    assert!(matches!(store.get_user(&cred, &duplicate.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.find_user_by_user_name(&cred, "ADA.LOVELACE@EXAMPLE.COM").await.unwrap(), Some(first));
+    assert_eq!(store.list_users(&cred, 1, 10).await.unwrap().total, 1);
+}
+
+pub async fn directories_are_isolated(store: &dyn Store) {
+    let (_, a) = new_tenant(store, "Contract tenant A").await;
+    let (_, b) = new_tenant(store, "Contract tenant B").await;
+    let in_a = create(store, &a, user_with("shared@example.com", Some("ext-1"))).await;
+    // The same userName is free in another directory.
+    let in_b = create(store, &b, user("shared@example.com")).await;
+    assert_ne!(in_a.id, in_b.id);
+
+    assert!(matches!(store.get_user(&b, &in_a.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.find_user_by_user_name(&b, "shared@example.com").await.unwrap(), Some(in_b.clone()));
+    assert!(store.find_users_by_external_id(&b, "ext-1").await.unwrap().is_empty());
+    let page = store.list_users(&b, 1, 100).await.unwrap();
+    assert_eq!((page.total, page.users), (1, vec![in_b]));
+
+    let hijack = in_a.successor(user("hijacked@example.com"));
+    assert!(matches!(store.replace_user(&b, &in_a, &hijack).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_user(&b, &in_a).await, Err(StoreError::NotFound)));
+    assert_eq!(store.get_user(&a, &in_a.id).await.unwrap(), in_a);
+}
+
+pub async fn replace_is_conditional_on_version(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract versions").await;
+    let v1 = create(store, &cred, user("lin@example.com")).await;
+    let v2 = v1.successor(user_with("lin@example.com", Some("okta-1")));
+    store.replace_user(&cred, &v1, &v2).await.unwrap();
+    assert_eq!(store.get_user(&cred, &v1.id).await.unwrap(), v2);
+
+    // A writer that read v1 loses: its update is refused, nothing changes.
+    let stale = v1.successor(user("stale@example.com"));
+    assert!(matches!(store.replace_user(&cred, &v1, &stale).await, Err(StoreError::VersionConflict)));
+    assert!(matches!(store.delete_user(&cred, &v1).await, Err(StoreError::VersionConflict)));
+    assert_eq!(store.get_user(&cred, &v1.id).await.unwrap(), v2);
+    assert_eq!(store.find_user_by_user_name(&cred, "stale@example.com").await.unwrap(), None);
+
+    let ghost = UserRecord::new(user("ghost@example.com"));
+    let ghost2 = ghost.successor(user("ghost@example.com"));
+    assert!(matches!(store.replace_user(&cred, &ghost, &ghost2).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_user(&cred, &ghost).await, Err(StoreError::NotFound)));
+}
+
+pub async fn rename_moves_the_user_name_claim(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract rename").await;
+    let ada = create(store, &cred, user("ada@example.com")).await;
+    let bob = create(store, &cred, user("bob@example.com")).await;
+
+    // Renaming onto a taken name (in any case) fails and changes nothing.
+    let clash = ada.successor(user("BOB@example.com"));
+    assert!(matches!(store.replace_user(&cred, &ada, &clash).await, Err(StoreError::UserNameTaken)));
+    assert_eq!(store.get_user(&cred, &ada.id).await.unwrap(), ada);
+    assert_eq!(store.find_user_by_user_name(&cred, "bob@example.com").await.unwrap(), Some(bob));
+
+    // A case-only change keeps the claim.
+    let recased = ada.successor(user("ADA@example.com"));
+    store.replace_user(&cred, &ada, &recased).await.unwrap();
+    assert_eq!(store.find_user_by_user_name(&cred, "ada@EXAMPLE.com").await.unwrap(), Some(recased.clone()));
+
+    // A real rename frees the old name and claims the new one.
+    let renamed = recased.successor(user("countess@example.com"));
+    store.replace_user(&cred, &recased, &renamed).await.unwrap();
+    assert_eq!(store.find_user_by_user_name(&cred, "ada@example.com").await.unwrap(), None);
+    assert_eq!(store.find_user_by_user_name(&cred, "countess@example.com").await.unwrap(), Some(renamed));
+    create(store, &cred, user("ada@example.com")).await;
+    assert_eq!(store.list_users(&cred, 1, 10).await.unwrap().total, 3);
+}
+
+pub async fn delete_releases_the_user_name(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract delete").await;
+    let ada = create(store, &cred, user("ada@example.com")).await;
+    create(store, &cred, user("bob@example.com")).await;
+    store.delete_user(&cred, &ada).await.unwrap();
+    assert!(matches!(store.get_user(&cred, &ada.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.find_user_by_user_name(&cred, "ada@example.com").await.unwrap(), None);
+    assert_eq!(store.list_users(&cred, 1, 10).await.unwrap().total, 1);
+    assert!(matches!(store.delete_user(&cred, &ada).await, Err(StoreError::NotFound)));
+    create(store, &cred, user("ADA@example.com")).await;
+    assert_eq!(store.list_users(&cred, 1, 10).await.unwrap().total, 2);
+}
+
+pub async fn list_pages_are_stable_and_complete(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract pages").await;
+    let empty = store.list_users(&cred, 1, 10).await.unwrap();
+    assert_eq!((empty.total, empty.users.len()), (0, 0));
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(create(store, &cred, user(&format!("user{i}@example.com"))).await.id);
+    }
+    ids.sort();
+    let mut walked = Vec::new();
+    let mut start = 1;
+    loop {
+        let page = store.list_users(&cred, start, 3).await.unwrap();
+        assert_eq!(page.total, 7);
+        if page.users.is_empty() {
+            break;
+        }
+        assert!(page.users.len() <= 3);
+        start += page.users.len() as u64;
+        walked.extend(page.users.into_iter().map(|u| u.id));
+    }
+    assert_eq!(walked, ids, "pages are ordered by id and cover every user once");
+    let tail = store.list_users(&cred, 6, 100).await.unwrap();
+    assert_eq!(tail.users.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), ids[5..].to_vec());
+    let none = store.list_users(&cred, 1, 0).await.unwrap();
+    assert_eq!((none.total, none.users.len()), (7, 0));
+}
+
+pub async fn external_ids_are_indexed(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract external ids").await;
+    let a = create(store, &cred, user_with("a@example.com", Some("00u-okta"))).await;
+    let b = create(store, &cred, user_with("b@example.com", Some("00u-okta"))).await;
+    create(store, &cred, user_with("c@example.com", Some("00U-OKTA"))).await;
+    let mut expected = vec![a.clone(), b];
+    expected.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(store.find_users_by_external_id(&cred, "00u-okta").await.unwrap(), expected);
+
+    let cleared = a.successor(user("a@example.com"));
+    store.replace_user(&cred, &a, &cleared).await.unwrap();
+    assert_eq!(store.find_users_by_external_id(&cred, "00u-okta").await.unwrap().len(), 1);
+    assert!(store.find_users_by_external_id(&cred, "missing").await.unwrap().is_empty());
+}
+
+/// Two handles on one database (the admin CLI and the local server) see each other's writes.
+pub async fn shared_between_handles(admin: &dyn Store, server: &dyn Store) {
+    let (dir, cred) = new_tenant(admin, "Shared").await;
+    let record = create(server, &cred, user("shared@example.com")).await;
+    assert_eq!(admin.get_directory(&dir.id).await.unwrap(), Some(dir.clone()));
+    admin.revoke_key(&dir.id, &cred.key_id, &crate::time::now_rfc3339()).await.unwrap();
+    assert!(matches!(server.get_user(&cred, &record.id).await, Err(StoreError::Unauthorized)));
+}

@@ -1,0 +1,376 @@
+//! The embedded store: one SQLite database file (WAL mode), safe to share between `fd-local` and `fd-admin`.
+//!
+//! Calls are short and run inline on the calling task under one connection lock; writes use `BEGIN IMMEDIATE`
+//! so concurrent processes serialise on the database lock instead of failing half-way.
+
+use super::{Directory, Store, StoreError, UserPage};
+use crate::auth::{Credential, KeyHash, KeyRecord};
+use crate::scim::user::{UserDoc, UserRecord, user_name_key};
+use async_trait::async_trait;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS directories (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS access_keys (
+    directory TEXT NOT NULL REFERENCES directories(id),
+    id        TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    created   TEXT NOT NULL,
+    revoked   TEXT,
+    PRIMARY KEY (directory, id)
+);
+CREATE TABLE IF NOT EXISTS users (
+    directory     TEXT NOT NULL REFERENCES directories(id),
+    id            TEXT NOT NULL,
+    user_name_key TEXT NOT NULL,
+    external_id   TEXT,
+    version       INTEGER NOT NULL,
+    created       TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    doc           TEXT NOT NULL,
+    PRIMARY KEY (directory, id),
+    UNIQUE (directory, user_name_key)
+);
+CREATE INDEX IF NOT EXISTS users_by_external_id ON users (directory, external_id) WHERE external_id IS NOT NULL;
+";
+
+/// SQLite-backed [`Store`].
+pub struct SqliteStore {
+    connection: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let connection = Connection::open(path).map_err(backend)?;
+        Self::init(connection)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(backend)?)
+    }
+
+    fn init(connection: Connection) -> Result<Self, StoreError> {
+        connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+        connection
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(backend)?;
+        let version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Backend(format!(
+                "database schema version {version} is newer than this build ({SCHEMA_VERSION})"
+            )));
+        }
+        connection.execute_batch(SCHEMA).map_err(backend)?;
+        connection.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
+        Ok(Self { connection: Mutex::new(connection) })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back on drop).
+        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+}
+
+fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)
+}
+
+fn check_credential(conn: &Connection, credential: &Credential) -> Result<(), StoreError> {
+    let key = conn
+        .prepare_cached("SELECT name, hash, created, revoked FROM access_keys WHERE directory = ?1 AND id = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![credential.directory, credential.key_id], |r| {
+                Ok(KeyRecord {
+                    directory: credential.directory.clone(),
+                    id: credential.key_id.clone(),
+                    name: r.get(0)?,
+                    hash: KeyHash::from_hex(&r.get::<_, String>(1)?).unwrap_or(KeyHash([0; 32])),
+                    created: r.get(2)?,
+                    revoked: r.get(3)?,
+                })
+            })
+            .optional()
+        })
+        .map_err(backend)?;
+    match key {
+        Some(key) if credential.admitted_by(&key) => Ok(()),
+        _ => Err(StoreError::Unauthorized),
+    }
+}
+
+const USER_COLUMNS: &str = "id, version, created, last_modified, doc";
+
+fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, String, String, String)> {
+    Ok((row.get(0)?, row.get::<_, i64>(1)? as u64, row.get(2)?, row.get(3)?, row.get(4)?))
+}
+
+fn to_record((id, version, created, last_modified, doc): (String, u64, String, String, String)) -> Result<UserRecord, StoreError> {
+    let attributes = serde_json::from_str(&doc).map_err(|e| StoreError::Backend(format!("stored user {id}: {e}")))?;
+    Ok(UserRecord { id, version, created, last_modified, doc: UserDoc::from_stored(attributes) })
+}
+
+fn doc_json(user: &UserRecord) -> Result<String, StoreError> {
+    serde_json::to_string(user.doc.attributes()).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn query_users(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<UserRecord>, StoreError> {
+    let rows: Vec<_> = conn
+        .prepare_cached(sql)
+        .and_then(|mut stmt| stmt.query_map(params, user_from_row)?.collect::<Result<Vec<_>, _>>())
+        .map_err(backend)?;
+    rows.into_iter().map(to_record).collect()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_directory(&self, directory: &Directory) -> Result<(), StoreError> {
+        self.lock()
+            .execute(
+                "INSERT INTO directories (id, name, created) VALUES (?1, ?2, ?3)",
+                params![directory.id, directory.name, directory.created],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_directories(&self) -> Result<Vec<Directory>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT id, name, created FROM directories ORDER BY name, id").map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| Ok(Directory { id: r.get(0)?, name: r.get(1)?, created: r.get(2)? }))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(backend)?;
+        Ok(rows)
+    }
+
+    async fn get_directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
+        self.lock()
+            .query_row("SELECT id, name, created FROM directories WHERE id = ?1", params![id], |r| {
+                Ok(Directory { id: r.get(0)?, name: r.get(1)?, created: r.get(2)? })
+            })
+            .optional()
+            .map_err(backend)
+    }
+
+    async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = write_tx(&mut conn)?;
+        let exists: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM directories WHERE id = ?1)", params![key.directory], |r| r.get(0))
+            .map_err(backend)?;
+        if !exists {
+            return Err(StoreError::NotFound);
+        }
+        tx.execute(
+            "INSERT INTO access_keys (directory, id, name, hash, created, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![key.directory, key.id, key.name, key.hash.to_hex(), key.created, key.revoked],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)
+    }
+
+    async fn list_keys(&self, directory: &str) -> Result<Vec<KeyRecord>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, name, hash, created, revoked FROM access_keys WHERE directory = ?1 ORDER BY created, id",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![directory], |r| {
+                Ok(KeyRecord {
+                    directory: directory.to_string(),
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    hash: KeyHash::from_hex(&r.get::<_, String>(2)?).unwrap_or(KeyHash([0; 32])),
+                    created: r.get(3)?,
+                    revoked: r.get(4)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(backend)?;
+        Ok(rows)
+    }
+
+    async fn revoke_key(&self, directory: &str, key_id: &str, at: &str) -> Result<(), StoreError> {
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE access_keys SET revoked = COALESCE(revoked, ?3) WHERE directory = ?1 AND id = ?2",
+                params![directory, key_id, at],
+            )
+            .map_err(backend)?;
+        if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn authorize(&self, credential: &Credential) -> Result<(), StoreError> {
+        check_credential(&self.lock(), credential)
+    }
+
+    async fn get_user(&self, credential: &Credential, id: &str) -> Result<UserRecord, StoreError> {
+        let conn = self.lock();
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
+        query_users(&conn, &sql, params![credential.directory, id])?.pop().ok_or(StoreError::NotFound)
+    }
+
+    async fn find_user_by_user_name(
+        &self,
+        credential: &Credential,
+        user_name: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let conn = self.lock();
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND user_name_key = ?2");
+        Ok(query_users(&conn, &sql, params![credential.directory, user_name_key(user_name)])?.pop())
+    }
+
+    async fn find_users_by_external_id(
+        &self,
+        credential: &Credential,
+        external_id: &str,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let conn = self.lock();
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND external_id = ?2 ORDER BY id");
+        query_users(&conn, &sql, params![credential.directory, external_id])
+    }
+
+    async fn list_users(&self, credential: &Credential, start_index: u64, count: u64) -> Result<UserPage, StoreError> {
+        let conn = self.lock();
+        check_credential(&conn, credential)?;
+        let total: i64 = conn
+            .prepare_cached("SELECT COUNT(*) FROM users WHERE directory = ?1")
+            .and_then(|mut s| s.query_row(params![credential.directory], |r| r.get(0)))
+            .map_err(backend)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 ORDER BY id LIMIT ?2 OFFSET ?3");
+        let offset = i64::try_from(start_index.saturating_sub(1)).unwrap_or(i64::MAX);
+        let limit = i64::try_from(count).unwrap_or(i64::MAX);
+        let users = query_users(&conn, &sql, params![credential.directory, limit, offset])?;
+        Ok(UserPage { total: total as u64, users })
+    }
+
+    async fn create_user(&self, credential: &Credential, user: &UserRecord) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = write_tx(&mut conn)?;
+        check_credential(&tx, credential)?;
+        let inserted = tx.execute(
+            "INSERT INTO users (directory, id, user_name_key, external_id, version, created, last_modified, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                credential.directory,
+                user.id,
+                user.doc.user_name_key(),
+                user.doc.external_id(),
+                user.version as i64,
+                user.created,
+                user.last_modified,
+                doc_json(user)?,
+            ],
+        );
+        match inserted {
+            Ok(_) => tx.commit().map_err(backend),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn replace_user(
+        &self,
+        credential: &Credential,
+        previous: &UserRecord,
+        next: &UserRecord,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = write_tx(&mut conn)?;
+        check_credential(&tx, credential)?;
+        let updated = tx.execute(
+            "UPDATE users SET user_name_key = ?3, external_id = ?4, version = ?5, last_modified = ?6, doc = ?7
+             WHERE directory = ?1 AND id = ?2 AND version = ?8",
+            params![
+                credential.directory,
+                previous.id,
+                next.doc.user_name_key(),
+                next.doc.external_id(),
+                next.version as i64,
+                next.last_modified,
+                doc_json(next)?,
+                previous.version as i64,
+            ],
+        );
+        match updated {
+            Ok(1) => tx.commit().map_err(backend),
+            Ok(_) => Err(missing_or_changed(&tx, &credential.directory, &previous.id)?),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn delete_user(&self, credential: &Credential, previous: &UserRecord) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = write_tx(&mut conn)?;
+        check_credential(&tx, credential)?;
+        let deleted = tx
+            .execute(
+                "DELETE FROM users WHERE directory = ?1 AND id = ?2 AND version = ?3",
+                params![credential.directory, previous.id, previous.version as i64],
+            )
+            .map_err(backend)?;
+        if deleted == 1 {
+            tx.commit().map_err(backend)
+        } else {
+            Err(missing_or_changed(&tx, &credential.directory, &previous.id)?)
+        }
+    }
+}
+
+/// After a conditional write matched nothing: NotFound if the user is gone, VersionConflict otherwise.
+fn missing_or_changed(conn: &Connection, directory: &str, id: &str) -> Result<StoreError, StoreError> {
+    let exists: bool = conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM users WHERE directory = ?1 AND id = ?2)", params![directory, id], |r| {
+            r.get(0)
+        })
+        .map_err(backend)?;
+    Ok(if exists { StoreError::VersionConflict } else { StoreError::NotFound })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+    use std::sync::Arc;
+
+    crate::store_contract_tests!(async { Arc::new(SqliteStore::in_memory().unwrap()) as Arc<dyn crate::store::Store> });
+
+    #[tokio::test]
+    async fn two_connections_share_one_file() {
+        let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite3");
+        let admin = SqliteStore::open(&path).unwrap();
+        let server = SqliteStore::open(&path).unwrap();
+        crate::store::contract::shared_between_handles(&admin, &server).await;
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
