@@ -1,0 +1,12 @@
+//! Lambda function serving SCIM `DELETE` requests (API Gateway routes `DELETE /scim/v2/{proxy+}` here).
+#![forbid(unsafe_code)]
+
+use fd_shared::service::ScimService;
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use std::convert::Infallible;
+
+/// Serves one `DELETE` request; `fd-local` calls this same handler.
+pub async fn handle(service: &ScimService, request: Request) -> Result<Response<Body>, Infallible> {
+    Ok(fd_shared::http::handle_scim(service, Method::DELETE, request).await)
+}
