@@ -49,11 +49,8 @@ pub async fn handle_scim(service: &ScimService, verb: Method, request: Request) 
 
 fn scim_request<'a>(request: &'a Request, scim_path: &'a str) -> ScimRequest<'a> {
     let headers = request.headers();
-    let query = request
-        .uri()
-        .query()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+    let query =
+        request.uri().query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
     ScimRequest {
         method: request.method().clone(),
         path: scim_path,

@@ -156,9 +156,8 @@ fn object_entry<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<S
 
 /// The mapping as a Markdown table (the body of `docs/okta-mapping.md`).
 pub fn markdown_table() -> String {
-    let mut out = String::from(
-        "| Okta display name | Okta variable | Mandatory | SCIM attribute |\n| --- | --- | --- | --- |\n",
-    );
+    let mut out =
+        String::from("| Okta display name | Okta variable | Mandatory | SCIM attribute |\n| --- | --- | --- | --- |\n");
     for attr in &OKTA_ATTRIBUTES {
         out.push_str(&format!(
             "| {} | {} | {} | `{}` |\n",

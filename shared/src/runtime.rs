@@ -40,17 +40,11 @@ impl StoreConfig {
     pub async fn open(&self) -> Result<(Arc<dyn Store>, Pepper), ConfigError> {
         match &self.dynamodb_table {
             Some(table) => {
-                let secret_id = self
-                    .secret_id
-                    .as_deref()
-                    .ok_or(ConfigError::Missing("--secret-id / FD_SECRET_ID"))?;
+                let secret_id = self.secret_id.as_deref().ok_or(ConfigError::Missing("--secret-id / FD_SECRET_ID"))?;
                 open_dynamodb(table, secret_id).await
             }
             None => {
-                let dir = self
-                    .data_dir
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+                let dir = self.data_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
                 open_sqlite(dir)
             }
         }
@@ -81,8 +75,7 @@ fn local_pepper(path: &std::path::Path) -> Result<Pepper, ConfigError> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     match options.open(path) {
         Ok(mut file) => {
-            file.write_all(Pepper::generate_text().as_bytes())
-                .map_err(io)?;
+            file.write_all(Pepper::generate_text().as_bytes()).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -100,10 +93,7 @@ fn local_pepper(path: &std::path::Path) -> Result<Pepper, ConfigError> {
 }
 
 #[cfg(feature = "dynamodb")]
-async fn open_dynamodb(
-    table: &str,
-    secret_id: &str,
-) -> Result<(Arc<dyn Store>, Pepper), ConfigError> {
+async fn open_dynamodb(table: &str, secret_id: &str) -> Result<(Arc<dyn Store>, Pepper), ConfigError> {
     use crate::store::dynamodb;
     let config = dynamodb::aws_config().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
@@ -113,10 +103,7 @@ async fn open_dynamodb(
 }
 
 #[cfg(not(feature = "dynamodb"))]
-async fn open_dynamodb(
-    _table: &str,
-    _secret_id: &str,
-) -> Result<(Arc<dyn Store>, Pepper), ConfigError> {
+async fn open_dynamodb(_table: &str, _secret_id: &str) -> Result<(Arc<dyn Store>, Pepper), ConfigError> {
     Err(ConfigError::NotBuiltIn("DynamoDB"))
 }
 
@@ -125,10 +112,8 @@ async fn open_dynamodb(
 /// Also starts logging.
 pub async fn lambda_service() -> Result<ScimService, ConfigError> {
     init_logging();
-    let table = std::env::var("FD_DYNAMODB_TABLE")
-        .map_err(|_| ConfigError::Missing("FD_DYNAMODB_TABLE"))?;
-    let secret_id =
-        std::env::var("FD_SECRET_ID").map_err(|_| ConfigError::Missing("FD_SECRET_ID"))?;
+    let table = std::env::var("FD_DYNAMODB_TABLE").map_err(|_| ConfigError::Missing("FD_DYNAMODB_TABLE"))?;
+    let secret_id = std::env::var("FD_SECRET_ID").map_err(|_| ConfigError::Missing("FD_SECRET_ID"))?;
     let (store, pepper) = open_dynamodb(&table, &secret_id).await?;
     Ok(ScimService::new(store, pepper))
 }

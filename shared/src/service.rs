@@ -168,7 +168,12 @@ impl ScimService {
         Ok(ScimResponse::json(200, list_response(total, query.start_index, resources)))
     }
 
-    async fn create(&self, cred: &Credential, req: &ScimRequest<'_>, users_url: &str) -> Result<ScimResponse, ScimError> {
+    async fn create(
+        &self,
+        cred: &Credential,
+        req: &ScimRequest<'_>,
+        users_url: &str,
+    ) -> Result<ScimResponse, ScimError> {
         let doc = UserDoc::from_request(json_body(req)?)?;
         let record = UserRecord::new(doc);
         self.store.create_user(cred, &record).await.map_err(store_error)?;
@@ -260,7 +265,9 @@ fn route(path: &str) -> Option<Route<'_>> {
 }
 
 fn check_if_match(if_match: Option<&str>, current: &UserRecord) -> Result<(), ScimError> {
-    let Some(header) = if_match else { return Ok(()) };
+    let Some(header) = if_match else {
+        return Ok(());
+    };
     let current_tag = current.etag();
     let strip_weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
     let matches = header.split(',').any(|t| t.trim() == "*" || strip_weak(t) == strip_weak(&current_tag));

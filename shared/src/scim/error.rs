@@ -112,11 +112,7 @@ impl ScimError {
 
     /// 413: request body over the limit.
     pub fn payload_too_large(limit: usize) -> Self {
-        Self {
-            status: 413,
-            scim_type: None,
-            detail: format!("The request body exceeds the limit of {limit} bytes."),
-        }
+        Self { status: 413, scim_type: None, detail: format!("The request body exceeds the limit of {limit} bytes.") }
     }
 
     /// 415: a body that is declared as something other than JSON.

@@ -47,10 +47,7 @@ impl ListQuery {
 }
 
 fn parse_integer(name: &str, value: &str) -> Result<i64, ScimError> {
-    value
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| ScimError::invalid_value(format!("\"{name}\" must be an integer.")))
+    value.trim().parse::<i64>().map_err(|_| ScimError::invalid_value(format!("\"{name}\" must be an integer.")))
 }
 
 /// A ListResponse message.

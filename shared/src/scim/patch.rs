@@ -111,7 +111,9 @@ fn parse_operation(op: Value) -> Result<Operation, ScimError> {
         Some(k) if k.eq_ignore_ascii_case("add") => OpKind::Add,
         Some(k) if k.eq_ignore_ascii_case("replace") => OpKind::Replace,
         Some(k) if k.eq_ignore_ascii_case("remove") => OpKind::Remove,
-        _ => return Err(ScimError::invalid_syntax("\"op\" must be one of add, replace, remove.")),
+        _ => {
+            return Err(ScimError::invalid_syntax("\"op\" must be one of add, replace, remove."));
+        }
     };
     let target = match take_ci(&mut op, "path") {
         None | Some(Value::Null) => Target::Resource,
@@ -199,11 +201,7 @@ pub fn parse_path(path: &str) -> Result<Target, ScimError> {
             Some(def.sub_attribute(s).map_or_else(|| s.to_string(), |d| d.name.to_string()))
         }
     };
-    Ok(Target::Attribute(AttrPath {
-        extension: schema.map(|s| s.id),
-        attribute: def.name.to_string(),
-        sub_attribute,
-    }))
+    Ok(Target::Attribute(AttrPath { extension: schema.map(|s| s.id), attribute: def.name.to_string(), sub_attribute }))
 }
 
 fn is_attr_name(s: &str) -> bool {
@@ -245,7 +243,9 @@ fn def_for(path: &AttrPath) -> Option<&'static AttributeDef> {
 fn apply_operation(attrs: &mut Map<String, Value>, op: &Operation) -> Result<(), ScimError> {
     match &op.target {
         Target::Resource => {
-            let Some(Value::Object(values)) = &op.value else { return Ok(()) };
+            let Some(Value::Object(values)) = &op.value else {
+                return Ok(());
+            };
             for (key, value) in values {
                 if key.eq_ignore_ascii_case("schemas") {
                     continue;
@@ -296,7 +296,11 @@ fn merge_extension(
 }
 
 /// The object holding `path`'s attribute: the resource itself or its extension object (created on demand).
-fn container<'a>(attrs: &'a mut Map<String, Value>, path: &AttrPath, create: bool) -> Option<&'a mut Map<String, Value>> {
+fn container<'a>(
+    attrs: &'a mut Map<String, Value>,
+    path: &AttrPath,
+    create: bool,
+) -> Option<&'a mut Map<String, Value>> {
     match path.extension {
         None => Some(attrs),
         Some(urn) => {
@@ -322,7 +326,9 @@ fn set(attrs: &mut Map<String, Value>, path: &AttrPath, value: Value, kind: OpKi
             return Ok(());
         }
     }
-    let Some(target) = container(attrs, path, true) else { return Ok(()) };
+    let Some(target) = container(attrs, path, true) else {
+        return Ok(());
+    };
     let key = existing_key(target, &path.attribute);
     match &path.sub_attribute {
         Some(sub) => {
@@ -367,7 +373,9 @@ fn remove(attrs: &mut Map<String, Value>, path: &AttrPath) -> Result<(), ScimErr
             return Err(ScimError::bad_request(ScimType::Mutability, format!("\"{}\" is required.", def.name)));
         }
     }
-    let Some(target) = container(attrs, path, false) else { return Ok(()) };
+    let Some(target) = container(attrs, path, false) else {
+        return Ok(());
+    };
     match &path.sub_attribute {
         None => {
             remove_ci(target, &path.attribute);
@@ -476,8 +484,8 @@ mod tests {
 
     #[test]
     fn no_path_replace_merges_complex_attributes() {
-        let out = patch(json!([{"op": "replace", "value": {"name": {"familyName": "King"}, "title": "Countess"}}]))
-            .unwrap();
+        let out =
+            patch(json!([{"op": "replace", "value": {"name": {"familyName": "King"}, "title": "Countess"}}])).unwrap();
         assert_eq!(out.attributes()["name"], json!({"givenName": "Ada", "familyName": "King"}));
         assert_eq!(out.attributes()["title"], "Countess");
     }

@@ -230,9 +230,7 @@ pub static USER: SchemaDef = SchemaDef {
         AttributeDef::complex("ims", MULTI_VALUE_SUBS, "Instant messaging addresses for the User.").multi(),
         AttributeDef::complex("photos", REFERENCE_VALUE_SUBS, "URLs of photos of the User.").multi(),
         AttributeDef::complex("addresses", ADDRESS_SUBS, "A physical mailing address for this User.").multi(),
-        AttributeDef::complex("groups", GROUP_SUBS, "A list of groups to which the user belongs.")
-            .multi()
-            .read_only(),
+        AttributeDef::complex("groups", GROUP_SUBS, "A list of groups to which the user belongs.").multi().read_only(),
         AttributeDef::complex("entitlements", MULTI_VALUE_SUBS, "A list of entitlements for the User.").multi(),
         AttributeDef::complex("roles", MULTI_VALUE_SUBS, "A list of roles for the User.").multi(),
         AttributeDef::complex("x509Certificates", X509_SUBS, "A list of certificates issued to the User.").multi(),
@@ -271,8 +269,7 @@ pub fn user_extension(urn: &str) -> Option<&'static SchemaDef> {
 
 /// A core or common User attribute by case-insensitive name.
 pub fn user_attribute(name: &str) -> Option<&'static AttributeDef> {
-    USER.attribute(name)
-        .or_else(|| COMMON_ATTRIBUTES.iter().find(|a| a.name.eq_ignore_ascii_case(name)))
+    USER.attribute(name).or_else(|| COMMON_ATTRIBUTES.iter().find(|a| a.name.eq_ignore_ascii_case(name)))
 }
 
 #[cfg(test)]
@@ -284,7 +281,10 @@ mod tests {
         assert_eq!(user_attribute("USERNAME").map(|a| a.name), Some("userName"));
         assert_eq!(user_attribute("externalid").map(|a| a.name), Some("externalId"));
         assert!(user_extension("URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER").is_some());
-        assert_eq!(ENTERPRISE_USER.attribute("manager").and_then(|m| m.sub_attribute("DISPLAYNAME")).map(|a| a.name), Some("displayName"));
+        assert_eq!(
+            ENTERPRISE_USER.attribute("manager").and_then(|m| m.sub_attribute("DISPLAYNAME")).map(|a| a.name),
+            Some("displayName")
+        );
     }
 
     #[test]

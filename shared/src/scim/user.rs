@@ -92,7 +92,9 @@ impl UserDoc {
         for def in USER.attributes.iter().filter(|a| a.required) {
             match self.0.get(def.name).and_then(Value::as_str) {
                 Some(s) if !s.trim().is_empty() => {}
-                _ => return Err(ScimError::invalid_value(format!("\"{}\" is required.", def.name))),
+                _ => {
+                    return Err(ScimError::invalid_value(format!("\"{}\" is required.", def.name)));
+                }
             }
         }
         Ok(())
@@ -279,8 +281,12 @@ fn check_single(def: &AttributeDef, value: &Value, path: &str) -> Result<Option<
         AttrType::Boolean => match value {
             Value::Bool(_) => true,
             // Some clients (Microsoft Entra ID) send booleans as strings.
-            Value::String(s) if s.eq_ignore_ascii_case("true") => return Ok(Some(Value::Bool(true))),
-            Value::String(s) if s.eq_ignore_ascii_case("false") => return Ok(Some(Value::Bool(false))),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => {
+                return Ok(Some(Value::Bool(true)));
+            }
+            Value::String(s) if s.eq_ignore_ascii_case("false") => {
+                return Ok(Some(Value::Bool(false)));
+            }
             _ => false,
         },
         AttrType::Integer => value.is_i64() || value.is_u64(),

@@ -126,7 +126,9 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, Stri
     Ok((row.get(0)?, row.get::<_, i64>(1)? as u64, row.get(2)?, row.get(3)?, row.get(4)?))
 }
 
-fn to_record((id, version, created, last_modified, doc): (String, u64, String, String, String)) -> Result<UserRecord, StoreError> {
+fn to_record(
+    (id, version, created, last_modified, doc): (String, u64, String, String, String),
+) -> Result<UserRecord, StoreError> {
     let attributes = serde_json::from_str(&doc).map_err(|e| StoreError::Backend(format!("stored user {id}: {e}")))?;
     Ok(UserRecord { id, version, created, last_modified, doc: UserDoc::from_stored(attributes) })
 }
@@ -157,7 +159,8 @@ impl Store for SqliteStore {
 
     async fn list_directories(&self) -> Result<Vec<Directory>, StoreError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare_cached("SELECT id, name, created FROM directories ORDER BY name, id").map_err(backend)?;
+        let mut stmt =
+            conn.prepare_cached("SELECT id, name, created FROM directories ORDER BY name, id").map_err(backend)?;
         let rows = stmt
             .query_map([], |r| Ok(Directory { id: r.get(0)?, name: r.get(1)?, created: r.get(2)? }))
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -349,9 +352,11 @@ impl Store for SqliteStore {
 /// After a conditional write matched nothing: NotFound if the user is gone, VersionConflict otherwise.
 fn missing_or_changed(conn: &Connection, directory: &str, id: &str) -> Result<StoreError, StoreError> {
     let exists: bool = conn
-        .query_row("SELECT EXISTS (SELECT 1 FROM users WHERE directory = ?1 AND id = ?2)", params![directory, id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE directory = ?1 AND id = ?2)",
+            params![directory, id],
+            |r| r.get(0),
+        )
         .map_err(backend)?;
     Ok(if exists { StoreError::VersionConflict } else { StoreError::NotFound })
 }
