@@ -123,37 +123,21 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Key(command) => {
             let (store, pepper) = config.open().await.map_err(|e| e.to_string())?;
             match command {
-                KeyCommand::Create {
-                    directory,
-                    name,
-                    json,
-                } => {
+                KeyCommand::Create { directory, name, json } => {
                     require_directory(&*store, &directory).await?;
                     let issued = issue_key(&directory, &name, &pepper);
-                    store
-                        .create_key(&issued.record)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    store.create_key(&issued.record).await.map_err(|e| e.to_string())?;
                     if json {
-                        println!(
-                            "{}",
-                            json!({"directory": directory, "id": issued.record.id, "token": issued.token})
-                        );
+                        println!("{}", json!({"directory": directory, "id": issued.record.id, "token": issued.token}));
                     } else {
-                        println!(
-                            "Key {} created for directory {directory}.",
-                            issued.record.id
-                        );
+                        println!("Key {} created for directory {directory}.", issued.record.id);
                         println!("Access token (shown once, store it now):\n{}", issued.token);
                     }
                     Ok(())
                 }
                 KeyCommand::List { directory, json } => {
                     require_directory(&*store, &directory).await?;
-                    let keys = store
-                        .list_keys(&directory)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let keys = store.list_keys(&directory).await.map_err(|e| e.to_string())?;
                     if json {
                         let rows: Vec<_> = keys
                             .iter()
@@ -162,9 +146,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                         println!("{}", serde_json::Value::Array(rows));
                     } else {
                         for k in keys {
-                            let state = k
-                                .revoked
-                                .map_or_else(|| "active".to_string(), |at| format!("revoked {at}"));
+                            let state = k.revoked.map_or_else(|| "active".to_string(), |at| format!("revoked {at}"));
                             println!("{}\t{}\t{}\t{state}", k.id, k.name, k.created);
                         }
                     }
@@ -172,15 +154,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
                 KeyCommand::Revoke { directory, key_id } => {
                     require_directory(&*store, &directory).await?;
-                    store
-                        .revoke_key(&directory, &key_id, &fd_shared::time::now_rfc3339())
-                        .await
-                        .map_err(|e| match e {
+                    store.revoke_key(&directory, &key_id, &fd_shared::time::now_rfc3339()).await.map_err(
+                        |e| match e {
                             fd_shared::store::StoreError::NotFound => {
                                 format!("no key {key_id} in directory {directory}")
                             }
                             other => other.to_string(),
-                        })?;
+                        },
+                    )?;
                     println!("Key {key_id} revoked.");
                     Ok(())
                 }
@@ -205,15 +186,8 @@ async fn directory(store: Arc<dyn Store>, command: DirectoryCommand) -> Result<(
             if name.trim().is_empty() {
                 return Err("the directory name must not be empty".into());
             }
-            let directory = Directory {
-                id: new_id(),
-                name,
-                created: fd_shared::time::now_rfc3339(),
-            };
-            store
-                .create_directory(&directory)
-                .await
-                .map_err(|e| e.to_string())?;
+            let directory = Directory { id: new_id(), name, created: fd_shared::time::now_rfc3339() };
+            store.create_directory(&directory).await.map_err(|e| e.to_string())?;
             if json {
                 println!("{}", json!({"id": directory.id, "name": directory.name}));
             } else {
@@ -223,10 +197,8 @@ async fn directory(store: Arc<dyn Store>, command: DirectoryCommand) -> Result<(
         DirectoryCommand::List { json } => {
             let directories = store.list_directories().await.map_err(|e| e.to_string())?;
             if json {
-                let rows: Vec<_> = directories
-                    .iter()
-                    .map(|d| json!({"id": d.id, "name": d.name, "created": d.created}))
-                    .collect();
+                let rows: Vec<_> =
+                    directories.iter().map(|d| json!({"id": d.id, "name": d.name, "created": d.created})).collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 for d in directories {
@@ -240,28 +212,15 @@ async fn directory(store: Arc<dyn Store>, command: DirectoryCommand) -> Result<(
 
 async fn bootstrap(config: &StoreConfig) -> Result<(), String> {
     use fd_shared::store::dynamodb;
-    let table = config
-        .dynamodb_table
-        .as_deref()
-        .ok_or("bootstrap needs --dynamodb-table (or FD_DYNAMODB_TABLE)")?;
-    let secret_id = config
-        .secret_id
-        .as_deref()
-        .ok_or("bootstrap needs --secret-id (or FD_SECRET_ID)")?;
+    let table = config.dynamodb_table.as_deref().ok_or("bootstrap needs --dynamodb-table (or FD_DYNAMODB_TABLE)")?;
+    let secret_id = config.secret_id.as_deref().ok_or("bootstrap needs --secret-id (or FD_SECRET_ID)")?;
     let aws = dynamodb::aws_config().await;
-    let created = dynamodb::bootstrap_table(&aws_sdk_dynamodb::Client::new(&aws), table)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "Table {table}: {}",
-        if created { "created" } else { "already exists" }
-    );
+    let created =
+        dynamodb::bootstrap_table(&aws_sdk_dynamodb::Client::new(&aws), table).await.map_err(|e| e.to_string())?;
+    println!("Table {table}: {}", if created { "created" } else { "already exists" });
     let created = dynamodb::bootstrap_secret(&aws_sdk_secretsmanager::Client::new(&aws), secret_id)
         .await
         .map_err(|e| e.to_string())?;
-    println!(
-        "Secret {secret_id}: {}",
-        if created { "created" } else { "already exists" }
-    );
+    println!("Secret {secret_id}: {}", if created { "created" } else { "already exists" });
     Ok(())
 }

@@ -54,21 +54,13 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let config = StoreConfig {
-        data_dir: args.data_dir,
-        dynamodb_table: args.dynamodb_table,
-        secret_id: args.secret_id,
-    };
+    let config =
+        StoreConfig { data_dir: args.data_dir, dynamodb_table: args.dynamodb_table, secret_id: args.secret_id };
     let (store, pepper) = config.open().await.map_err(|e| e.to_string())?;
     let service = Arc::new(ScimService::new(store, pepper));
-    let listener = TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    println!(
-        "SCIM base URL: http://{bound}{}",
-        fd_shared::http::SCIM_BASE_PATH
-    );
+    println!("SCIM base URL: http://{bound}{}", fd_shared::http::SCIM_BASE_PATH);
 
     let shutdown = tokio::signal::ctrl_c();
     tokio::pin!(shutdown);
@@ -100,18 +92,12 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 /// Routes as the HTTP API does: `METHOD /scim/v2/{proxy+}` to that method's function.
-async fn route(
-    service: &ScimService,
-    request: http::Request<Incoming>,
-) -> http::Response<Full<Bytes>> {
+async fn route(service: &ScimService, request: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
     let request = match to_lambda_request(request).await {
         Ok(r) => r,
         Err(response) => return response,
     };
-    let in_api = request
-        .uri()
-        .path()
-        .starts_with(fd_shared::http::SCIM_BASE_PATH);
+    let in_api = request.uri().path().starts_with(fd_shared::http::SCIM_BASE_PATH);
     let response = match (in_api, request.method().clone()) {
         (true, Method::GET) => scim_get::handle(service, request).await,
         (true, Method::POST) => scim_post::handle(service, request).await,
@@ -136,17 +122,10 @@ async fn to_lambda_request(
     let bytes = match Limited::new(body, API_GATEWAY_MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            return Err(plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Request body too large",
-            ));
+            return Err(plain(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"));
         }
     };
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let uri = format!("http://{host}{path_and_query}");
     let mut builder = http::Request::builder().method(parts.method).uri(uri);
@@ -154,11 +133,7 @@ async fn to_lambda_request(
         *headers = parts.headers;
     }
     builder
-        .body(if bytes.is_empty() {
-            Body::Empty
-        } else {
-            Body::Binary(bytes.to_vec())
-        })
+        .body(if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) })
         .map_err(|_| plain(StatusCode::BAD_REQUEST, "Bad request"))
 }
 
@@ -176,10 +151,7 @@ fn from_lambda_response(response: Response<Body>) -> http::Response<Full<Bytes>>
 fn not_found() -> Response<Body> {
     let mut response = Response::new(Body::Text("{\"message\":\"Not Found\"}".into()));
     *response.status_mut() = StatusCode::NOT_FOUND;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
     response
 }
 
