@@ -118,7 +118,7 @@ pub async fn lambda_service() -> Result<ScimService, ConfigError> {
     Ok(ScimService::new(store, pepper))
 }
 
-/// Structured JSON logs on stdout, filtered by `RUST_LOG` (default `info`).
+/// Structured JSON logs on stderr (stdout stays free for command output), filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -128,5 +128,6 @@ pub fn init_logging() {
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }

@@ -1,1 +1,214 @@
-//! Integration tests live in `tests/`.
+//! Harness for the end-to-end tests: runs the real `fd-admin` and `fd-local` binaries against SQLite or against
+//! DynamoDB on a local moto server, and talks HTTP to them.
+//!
+//! The binaries are taken from `FD_BIN_DIR`, else from the workspace's `target/debug` (the test script builds
+//! them first).
+#![forbid(unsafe_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Where the service keeps its data.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// SQLite in a fresh temporary directory.
+    Sqlite { data_dir: PathBuf },
+    /// DynamoDB (and Secrets Manager) on a moto server.
+    DynamoDb { endpoint: String, table: String, secret_id: String },
+}
+
+impl Backend {
+    /// A fresh SQLite data directory.
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("fd-e2e-{}-{}", std::process::id(), unique()));
+        Backend::Sqlite { data_dir: dir }
+    }
+
+    /// A fresh table and secret on the moto server named by `FD_TEST_AWS_ENDPOINT`; panics with instructions when
+    /// it is not set (the test script sets it).
+    pub fn dynamodb() -> Self {
+        let endpoint = match std::env::var("FD_TEST_AWS_ENDPOINT") {
+            Ok(url) if !url.trim().is_empty() => url,
+            _ => panic!(
+                "FD_TEST_AWS_ENDPOINT is not set: DynamoDB tests run against a local moto server started by \
+                 infra/scripts/test.sh (or `eval \"$(infra/scripts/moto.sh start)\"`)."
+            ),
+        };
+        let suffix = unique();
+        Backend::DynamoDb { endpoint, table: format!("fd-e2e-{suffix}"), secret_id: format!("fd-e2e-pepper-{suffix}") }
+    }
+
+    fn configure(&self, command: &mut Command) {
+        command.env_remove("FD_DATA_DIR").env_remove("FD_DYNAMODB_TABLE").env_remove("FD_SECRET_ID");
+        match self {
+            Backend::Sqlite { data_dir } => {
+                command.arg("--data-dir").arg(data_dir);
+            }
+            Backend::DynamoDb { endpoint, table, secret_id } => {
+                command
+                    .args(["--dynamodb-table", table, "--secret-id", secret_id])
+                    .env("AWS_ENDPOINT_URL", endpoint)
+                    .env("AWS_ACCESS_KEY_ID", "testing")
+                    .env("AWS_SECRET_ACCESS_KEY", "testing")
+                    .env("AWS_REGION", "us-east-1")
+                    .env_remove("AWS_PROFILE")
+                    .env_remove("AWS_SESSION_TOKEN");
+            }
+        }
+    }
+
+    /// Prepares the backend (creates the DynamoDB table and secret with `fd-admin bootstrap`).
+    pub async fn prepare(&self) {
+        if let Backend::DynamoDb { .. } = self {
+            let out = self.admin_raw(&["bootstrap"]).await;
+            assert!(out.0, "fd-admin bootstrap failed: {}", out.2);
+        }
+    }
+
+    async fn admin_raw(&self, args: &[&str]) -> (bool, String, String) {
+        let mut command = Command::new(binary("fd-admin"));
+        command.args(args);
+        self.configure(&mut command);
+        let output = command.output().await.unwrap_or_else(|e| panic!("run fd-admin: {e}"));
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// Runs `fd-admin ARGS`, asserts success, returns stdout.
+    pub async fn admin(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.admin_raw(args).await;
+        assert!(ok, "fd-admin {args:?} failed: {stderr}");
+        stdout
+    }
+
+    /// Runs `fd-admin ARGS` expecting failure; returns stderr.
+    pub async fn admin_fails(&self, args: &[&str]) -> String {
+        let (ok, _, stderr) = self.admin_raw(args).await;
+        assert!(!ok, "fd-admin {args:?} should have failed");
+        stderr
+    }
+
+    /// Creates a directory and a key with `fd-admin … --json`; returns (directory id, key id, token).
+    pub async fn tenant(&self, name: &str) -> (String, String, String) {
+        let dir: Value = json(&self.admin(&["directory", "create", name, "--json"]).await);
+        let dir_id = dir["id"].as_str().unwrap_or_default().to_string();
+        assert_eq!(dir["name"], name);
+        let key: Value =
+            json(&self.admin(&["key", "create", "--directory", &dir_id, "--name", "Okta", "--json"]).await);
+        assert_eq!(key["directory"], dir_id.as_str());
+        let token = key["token"].as_str().unwrap_or_default().to_string();
+        let key_id = key["id"].as_str().unwrap_or_default().to_string();
+        (dir_id, key_id, token)
+    }
+
+    /// Starts `fd-local` on a free port.
+    pub async fn start_local(&self) -> LocalServer {
+        let mut command = Command::new(binary("fd-local"));
+        command.args(["--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).kill_on_drop(true);
+        self.configure(&mut command);
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("start fd-local: {e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("fd-local stdout"));
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("fd-local did not start within 30 s"))
+            .unwrap_or_else(|e| panic!("read fd-local output: {e}"))
+            .unwrap_or_else(|| panic!("fd-local exited before printing its URL"));
+        let base_url = first
+            .strip_prefix("SCIM base URL: ")
+            .unwrap_or_else(|| panic!("unexpected first line from fd-local: {first}"))
+            .to_string();
+        LocalServer { child, base_url, client: reqwest::Client::new() }
+    }
+}
+
+/// Parses JSON output, panicking with the text on failure.
+pub fn json(text: &str) -> Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Path of a workspace binary.
+pub fn binary(name: &str) -> PathBuf {
+    let dir = std::env::var_os("FD_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default();
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace.join("target"))
+            .join("debug")
+    });
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is missing: run `cargo build --workspace` first (the test script does)", path.display());
+    path
+}
+
+/// A running `fd-local`; killed when dropped.
+pub struct LocalServer {
+    child: Child,
+    /// The SCIM base URL it printed.
+    pub base_url: String,
+    client: reqwest::Client,
+}
+
+/// A response: status, headers, parsed JSON body (Null when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl LocalServer {
+    /// Sends a request as Okta does: SCIM media types, optional Bearer token and JSON body.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+        let body = body.map(Value::to_string);
+        self.call_raw(method, path, token, body.as_deref()).await
+    }
+
+    /// Like [`LocalServer::call`], with a raw body.
+    pub async fn call_raw(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .header("Accept", "application/scim+json")
+            .header("User-Agent", "Okta SCIM Client 1.0.0");
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request.header("Content-Type", "application/scim+json; charset=utf-8").body(body.to_string());
+        }
+        let response = request.send().await.unwrap_or_else(|e| panic!("request failed: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = if text.is_empty() { Value::Null } else { json(&text) };
+        Reply { status, headers, body }
+    }
+
+    /// Stops the server.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}

@@ -3,6 +3,8 @@
 //!
 //! Use [`crate::store_contract_tests!`] to instantiate one `#[tokio::test]` per case.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the report
+
 use super::{Directory, Store, StoreError};
 use crate::auth::{Credential, Pepper, issue_key, new_id};
 use crate::scim::schema::USER_SCHEMA;

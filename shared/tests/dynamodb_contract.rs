@@ -1,0 +1,338 @@
+//! The DynamoDB store against moto: the shared store contract, the call budget of each operation, concurrency,
+//! and the bootstrap helpers.
+//!
+//! Needs a moto server whose URL is in `FD_TEST_AWS_ENDPOINT`; without it every test fails (never skips):
+//!
+//! ```sh
+//! eval "$(infra/scripts/moto.sh start)"
+//! cargo test -p fd-shared --features contract-tests --test dynamodb_contract
+//! infra/scripts/moto.sh stop
+//! ```
+//!
+//! All tests of one process share one table, `fd-contract-<random>`; each test uses fresh random directories.
+#![cfg(feature = "dynamodb")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fd_shared::auth::{Credential, Pepper, issue_key, new_id};
+use fd_shared::scim::schema::USER_SCHEMA;
+use fd_shared::scim::user::{UserDoc, UserRecord};
+use fd_shared::store::dynamodb::{self, CallCounter, DynamoStore};
+use fd_shared::store::{Directory, Store, StoreError};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+fn endpoint() -> String {
+    match std::env::var("FD_TEST_AWS_ENDPOINT") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!(
+            "FD_TEST_AWS_ENDPOINT is not set. These tests run against a local moto server: use the project's test \
+             script, or run `eval \"$(infra/scripts/moto.sh start)\"` first (and `infra/scripts/moto.sh stop` after)."
+        ),
+    }
+}
+
+/// The table shared by every test of this process.
+fn table() -> &'static str {
+    static TABLE: OnceLock<String> = OnceLock::new();
+    TABLE.get_or_init(|| format!("fd-contract-{}", new_id()))
+}
+
+/// A store on the shared table (created on first use), with its own client: each test has its own runtime.
+async fn store_counting(counter: Option<&CallCounter>) -> DynamoStore {
+    let config = dynamodb::emulator_config(&endpoint()).await;
+    let client = dynamodb::dynamodb_client(&config, counter);
+    dynamodb::bootstrap_table(&client, table()).await.expect("bootstrap the test table");
+    DynamoStore::new(client, table())
+}
+
+async fn store() -> DynamoStore {
+    store_counting(None).await
+}
+
+#[cfg(feature = "contract-tests")]
+mod contract {
+    use std::sync::Arc;
+
+    fd_shared::store_contract_tests!(async { Arc::new(super::store().await) as Arc<dyn fd_shared::store::Store> });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers (independent of the contract module, so these tests also run without `contract-tests`)
+// ---------------------------------------------------------------------------------------------------------------
+
+fn pepper() -> Pepper {
+    Pepper::new(b"dynamodb-test-pepper-0123456789abcdefgh".to_vec()).unwrap()
+}
+
+async fn tenant(store: &dyn Store) -> Credential {
+    let directory = Directory { id: new_id(), name: "DynamoDB tests".into(), created: fd_shared::time::now_rfc3339() };
+    store.create_directory(&directory).await.unwrap();
+    let issued = issue_key(&directory.id, "tests", &pepper());
+    store.create_key(&issued.record).await.unwrap();
+    Credential::from_authorization(Some(&format!("Bearer {}", issued.token)), &pepper()).unwrap()
+}
+
+fn doc(user_name: &str, external_id: Option<&str>) -> UserDoc {
+    let mut body = json!({"schemas": [USER_SCHEMA], "userName": user_name, "displayName": "Test User"});
+    if let Some(e) = external_id {
+        body["externalId"] = json!(e);
+    }
+    UserDoc::from_request(body).unwrap()
+}
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// Runs `f` and returns the calls it made, checking the SDK made no retries of its own.
+macro_rules! measured {
+    ($counter:expr, $f:expr) => {{
+        $counter.reset();
+        let out = $f.await;
+        let calls = $counter.snapshot();
+        for (op, n) in &calls {
+            assert_eq!($counter.attempts(op), *n, "{op}: unexpected SDK retries");
+        }
+        (out, calls)
+    }};
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// DynamoDB-specific tests
+// ---------------------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn call_budget_per_operation() {
+    let counter = CallCounter::new();
+    let store = store_counting(Some(&counter)).await;
+    let cred = tenant(&store).await;
+
+    let v1 = UserRecord::new(doc("budget@example.com", Some("ext-budget")));
+    let (r, calls) = measured!(counter, store.create_user(&cred, &v1));
+    r.unwrap();
+    assert_eq!(calls, counts(&[("TransactWriteItems", 1)]), "create_user");
+
+    let (r, calls) = measured!(counter, store.get_user(&cred, &v1.id));
+    assert_eq!(r.unwrap(), v1);
+    assert_eq!(calls, counts(&[("BatchGetItem", 1)]), "get_user");
+
+    let (r, calls) = measured!(counter, store.find_user_by_user_name(&cred, "BUDGET@example.com"));
+    assert_eq!(r.unwrap(), Some(v1.clone()));
+    assert_eq!(calls, counts(&[("BatchGetItem", 1)]), "find_user_by_user_name");
+
+    let v2 = v1.successor(doc("budget@example.com", Some("ext-budget")));
+    let (r, calls) = measured!(counter, store.replace_user(&cred, &v1, &v2));
+    r.unwrap();
+    assert_eq!(calls, counts(&[("TransactWriteItems", 1)]), "replace_user");
+
+    let v3 = v2.successor(doc("renamed@example.com", None));
+    let (r, calls) = measured!(counter, store.replace_user(&cred, &v2, &v3));
+    r.unwrap();
+    assert_eq!(calls, counts(&[("TransactWriteItems", 1)]), "replace_user with rename");
+
+    let (r, calls) = measured!(counter, store.authorize(&cred));
+    r.unwrap();
+    assert_eq!(calls, counts(&[("GetItem", 1)]), "authorize");
+
+    let (r, calls) = measured!(counter, store.find_users_by_external_id(&cred, "ext-budget"));
+    assert!(r.unwrap().is_empty());
+    assert_eq!(calls, counts(&[("GetItem", 1), ("Query", 1)]), "find_users_by_external_id");
+
+    let (r, calls) = measured!(counter, store.list_users(&cred, 1, 10));
+    assert_eq!(r.unwrap().total, 1);
+    assert_eq!(calls, counts(&[("GetItem", 1), ("Query", 2)]), "list_users (key, counter, one page)");
+
+    let (r, calls) = measured!(counter, store.delete_user(&cred, &v3));
+    r.unwrap();
+    assert_eq!(calls, counts(&[("TransactWriteItems", 1)]), "delete_user");
+
+    // Failures cost no more than successes.
+    let (r, calls) = measured!(counter, store.get_user(&cred, &v3.id));
+    assert!(matches!(r, Err(StoreError::NotFound)));
+    assert_eq!(calls, counts(&[("BatchGetItem", 1)]), "get_user of a deleted user");
+    let wrong = Credential { hash: pepper().hash("wrong secret wrong secret wrong secret"), ..cred.clone() };
+    let (r, calls) = measured!(counter, store.create_user(&wrong, &UserRecord::new(doc("x@example.com", None))));
+    assert!(matches!(r, Err(StoreError::Unauthorized)));
+    assert_eq!(calls, counts(&[("TransactWriteItems", 1)]), "create_user with a wrong secret");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_replace_with_stale_version_conflicts() {
+    let store = store().await;
+    let cred = tenant(&store).await;
+    let v1 = UserRecord::new(doc("race@example.com", None));
+    store.create_user(&cred, &v1).await.unwrap();
+
+    let left = v1.successor(doc("race@example.com", Some("left")));
+    let right = v1.successor(doc("race-renamed@example.com", Some("right")));
+    let (a, b) = {
+        let (s1, s2, c1, c2, p1, p2) =
+            (store.clone(), store.clone(), cred.clone(), cred.clone(), v1.clone(), v1.clone());
+        let (l, r) = (left.clone(), right.clone());
+        let a = tokio::spawn(async move { s1.replace_user(&c1, &p1, &l).await });
+        let b = tokio::spawn(async move { s2.replace_user(&c2, &p2, &r).await });
+        (a.await.unwrap(), b.await.unwrap())
+    };
+    let winner = match (a, b) {
+        (Ok(()), Err(StoreError::VersionConflict)) => left,
+        (Err(StoreError::VersionConflict), Ok(())) => right,
+        other => panic!("exactly one writer must win, the other get VersionConflict: {other:?}"),
+    };
+    assert_eq!(store.get_user(&cred, &v1.id).await.unwrap(), winner);
+    // The loser's userName claim was not written.
+    let names = ["race@example.com", "race-renamed@example.com"];
+    for name in names {
+        let found = store.find_user_by_user_name(&cred, name).await.unwrap();
+        assert_eq!(found.is_some(), winner.doc.user_name() == name, "{name}");
+    }
+    // Replaying the stale version later also conflicts.
+    let late = v1.successor(doc("late@example.com", None));
+    assert!(matches!(store.replace_user(&cred, &v1, &late).await, Err(StoreError::VersionConflict)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_claim_a_user_name_once_and_count_exactly() {
+    let store = store().await;
+    let cred = tenant(&store).await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (store, cred) = (store.clone(), cred.clone());
+        // Two creators per name, in different cases.
+        let name = if i % 2 == 0 { format!("same{}@example.com", i / 2) } else { format!("SAME{}@example.com", i / 2) };
+        tasks.push(tokio::spawn(async move { store.create_user(&cred, &UserRecord::new(doc(&name, None))).await }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(StoreError::UserNameTaken) => {}
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    assert_eq!(created, 4);
+    let page = store.list_users(&cred, 1, 100).await.unwrap();
+    assert_eq!((page.total, page.users.len()), (4, 4));
+}
+
+#[tokio::test]
+async fn long_user_names_and_external_ids_are_keyed_by_digest() {
+    let store = store().await;
+    let cred = tenant(&store).await;
+    let long_name = format!("{}@example.com", "a".repeat(2000));
+    let long_ext = "x".repeat(3000);
+    let user = UserRecord::new(doc(&long_name, Some(&long_ext)));
+    store.create_user(&cred, &user).await.unwrap();
+    let twin = UserRecord::new(doc(&long_name.to_uppercase(), None));
+    assert!(matches!(store.create_user(&cred, &twin).await, Err(StoreError::UserNameTaken)));
+    assert_eq!(store.find_user_by_user_name(&cred, &long_name.to_uppercase()).await.unwrap(), Some(user.clone()));
+    assert_eq!(store.find_users_by_external_id(&cred, &long_ext).await.unwrap(), vec![user.clone()]);
+    // An id too long to be a key is simply not found, after the credential check.
+    let long_id = "i".repeat(5000);
+    assert!(matches!(store.get_user(&cred, &long_id).await, Err(StoreError::NotFound)));
+    let wrong = Credential { key_id: new_id(), ..cred.clone() };
+    assert!(matches!(store.get_user(&wrong, &long_id).await, Err(StoreError::Unauthorized)));
+}
+
+#[tokio::test]
+async fn list_users_skips_across_pages() {
+    let counter = CallCounter::new();
+    let store = store_counting(Some(&counter)).await;
+    let cred = tenant(&store).await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let user = UserRecord::new(doc(&format!("page{i}@example.com"), None));
+        store.create_user(&cred, &user).await.unwrap();
+        ids.push(user.id);
+    }
+    ids.sort();
+    let page = store.list_users(&cred, 5, 4).await.unwrap();
+    assert_eq!(page.total, 12);
+    assert_eq!(page.users.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), ids[4..8].to_vec());
+    let past_end = store.list_users(&cred, 13, 4).await.unwrap();
+    assert_eq!((past_end.total, past_end.users.len()), (12, 0));
+    // start_index 0 reads as 1.
+    let first = store.list_users(&cred, 0, 2).await.unwrap();
+    assert_eq!(first.users.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), ids[..2].to_vec());
+}
+
+#[tokio::test]
+async fn bootstrap_creates_the_table_as_the_template_does_and_is_idempotent() {
+    let config = dynamodb::emulator_config(&endpoint()).await;
+    let client = dynamodb::dynamodb_client(&config, None);
+    let name = format!("fd-bootstrap-{}", new_id());
+    assert!(dynamodb::bootstrap_table(&client, &name).await.unwrap());
+    assert!(!dynamodb::bootstrap_table(&client, &name).await.unwrap());
+
+    let table = client.describe_table().table_name(&name).send().await.unwrap().table.unwrap();
+    let billing = table.billing_mode_summary().and_then(|b| b.billing_mode()).map(|m| m.as_str().to_string());
+    assert_eq!(billing.as_deref(), Some("PAY_PER_REQUEST"));
+    let lsi = table.local_secondary_indexes();
+    assert_eq!(lsi.len(), 1);
+    assert_eq!(lsi[0].index_name(), Some(dynamodb::EXTERNAL_ID_INDEX));
+    assert_eq!(lsi[0].projection().and_then(|p| p.projection_type()).map(|p| p.as_str()), Some("ALL"));
+    assert_eq!(table.sse_description().and_then(|s| s.status()).map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(table.deletion_protection_enabled(), Some(true));
+
+    let ttl = client.describe_time_to_live().table_name(&name).send().await.unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some(dynamodb::TTL_ATTRIBUTE));
+    assert_eq!(ttl.time_to_live_status().map(|s| s.as_str()), Some("ENABLED"));
+
+    let backups = client.describe_continuous_backups().table_name(&name).send().await.unwrap();
+    let pitr = backups.continuous_backups_description().and_then(|d| d.point_in_time_recovery_description());
+    assert_eq!(pitr.and_then(|p| p.point_in_time_recovery_status()).map(|s| s.as_str()), Some("ENABLED"));
+}
+
+#[tokio::test]
+async fn bootstrap_refuses_a_table_without_the_index() {
+    let config = dynamodb::emulator_config(&endpoint()).await;
+    let client = dynamodb::dynamodb_client(&config, None);
+    let name = format!("fd-noindex-{}", new_id());
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let attr = |n: &str| {
+        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
+    };
+    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .send()
+        .await
+        .unwrap();
+    let err = dynamodb::bootstrap_table(&client, &name).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Backend(m) if m.contains(dynamodb::EXTERNAL_ID_INDEX)), "{err}");
+}
+
+#[tokio::test]
+async fn pepper_secret_is_created_once_and_loads() {
+    let config = dynamodb::emulator_config(&endpoint()).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let id = format!("fd-pepper-{}", new_id());
+    assert!(dynamodb::bootstrap_secret(&secrets, &id).await.unwrap());
+    let first = dynamodb::load_pepper(&secrets, &id).await.unwrap();
+    assert!(!dynamodb::bootstrap_secret(&secrets, &id).await.unwrap());
+    let again = dynamodb::load_pepper(&secrets, &id).await.unwrap();
+    // Same secret, same keyed hashes.
+    assert!(first.hash("secret").matches(&again.hash("secret")));
+    assert!(matches!(dynamodb::load_pepper(&secrets, "fd-no-such-secret").await, Err(StoreError::Backend(_))));
+}
+
+#[tokio::test]
+async fn unreachable_endpoint_is_unavailable() {
+    // A port nothing listens on: connection refused is a transient outage, not a backend fault.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let config = dynamodb::emulator_config(&format!("http://127.0.0.1:{port}")).await;
+    let store = DynamoStore::new(dynamodb::dynamodb_client(&config, None), "fd-unreachable");
+    let cred = Credential { directory: new_id(), key_id: new_id(), hash: pepper().hash("x") };
+    let err = store.authorize(&cred).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+}
