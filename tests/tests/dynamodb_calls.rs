@@ -1,0 +1,138 @@
+//! DynamoDB calls per Okta operation, counted with an SDK interceptor while the requests go through the real
+//! function handlers against DynamoDB on moto. The budget: get 1, lookup 1, create 1 transaction, PUT and
+//! deactivate at most 2.
+//!
+//! `cargo test -p fd-tests --test dynamodb_calls -- --nocapture` prints the table.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fd_shared::auth::{Pepper, issue_key, new_id};
+use fd_shared::okta::OKTA_ATTRIBUTES;
+use fd_shared::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use fd_shared::service::ScimService;
+use fd_shared::store::dynamodb::{self, CallCounter, DynamoStore};
+use fd_shared::store::{Directory, Store};
+use lambda_http::{Body, Request};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+fn request(method: &str, path: &str, token: &str, body: Option<&Value>) -> Request {
+    lambda_http::http::Request::builder()
+        .method(method)
+        .uri(format!("https://api.example.com/scim/v2{path}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/scim+json; charset=utf-8")
+        .body(body.map_or(Body::Empty, |b| Body::Text(b.to_string())))
+        .unwrap()
+}
+
+async fn call(service: &ScimService, req: Request) -> (u16, Value) {
+    let method = req.method().as_str().to_string();
+    let response = match method.as_str() {
+        "GET" => scim_get::handle(service, req).await,
+        "POST" => scim_post::handle(service, req).await,
+        "PUT" => scim_put::handle(service, req).await,
+        "PATCH" => scim_patch::handle(service, req).await,
+        _ => scim_delete::handle(service, req).await,
+    }
+    .unwrap();
+    let body = match response.body() {
+        Body::Empty => Value::Null,
+        b => serde_json::from_slice(b.as_ref()).unwrap(),
+    };
+    (response.status().as_u16(), body)
+}
+
+fn okta_user(tag: &str) -> Value {
+    let mut user = Map::new();
+    user.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]));
+    for attr in &OKTA_ATTRIBUTES {
+        attr.write(&mut user, &format!("{tag}-{}", attr.variable));
+    }
+    user.insert("externalId".into(), json!(format!("00u{tag}")));
+    user.insert("active".into(), json!(true));
+    Value::Object(user)
+}
+
+#[tokio::test]
+async fn okta_operations_stay_within_the_call_budget() {
+    let endpoint = std::env::var("FD_TEST_AWS_ENDPOINT")
+        .expect("FD_TEST_AWS_ENDPOINT is not set: run infra/scripts/test.sh (it starts moto)");
+    let config = dynamodb::emulator_config(&endpoint).await;
+    let table = format!("fd-calls-{}", new_id());
+    dynamodb::bootstrap_table(&aws_sdk_dynamodb::Client::new(&config), &table).await.unwrap();
+    let counter = CallCounter::new();
+    let store = Arc::new(DynamoStore::with_counter(&config, &table, &counter));
+    let pepper = Pepper::new(vec![42; 32]).unwrap();
+    let directory = Directory { id: new_id(), name: "Calls".into(), created: fd_shared::time::now_rfc3339() };
+    store.create_directory(&directory).await.unwrap();
+    let issued = issue_key(&directory.id, "Okta", &pepper);
+    store.create_key(&issued.record).await.unwrap();
+    let service = ScimService::new(store, pepper);
+    let token = issued.token.as_str();
+
+    let mut measured: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut measure = |name: &'static str, counter: &CallCounter| {
+        measured.insert(name, counter.snapshot());
+        counter.reset();
+    };
+    counter.reset();
+
+    let (status, _) = call(&service, request("GET", "/Users?startIndex=1&count=2", token, None)).await;
+    assert_eq!(status, 200);
+    measure("test credentials (list)", &counter);
+
+    let lookup = "/Users?filter=userName%20eq%20%22user-username%22&startIndex=1&count=100";
+    let (status, body) = call(&service, request("GET", lookup, token, None)).await;
+    assert_eq!((status, body["totalResults"].clone()), (200, json!(0)));
+    measure("lookup (userName eq)", &counter);
+
+    let (status, body) = call(&service, request("POST", "/Users", token, Some(&okta_user("user")))).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    measure("create", &counter);
+
+    let (status, _) = call(&service, request("GET", &format!("/Users/{id}"), token, None)).await;
+    assert_eq!(status, 200);
+    measure("get", &counter);
+
+    let (status, body) = call(&service, request("GET", lookup, token, None)).await;
+    assert_eq!((status, body["totalResults"].clone()), (200, json!(1)));
+    measure("lookup, found", &counter);
+
+    let mut updated = okta_user("user");
+    updated["title"] = json!("Principal");
+    let (status, _) = call(&service, request("PUT", &format!("/Users/{id}"), token, Some(&updated))).await;
+    assert_eq!(status, 200);
+    measure("update (PUT)", &counter);
+
+    let deactivate = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": false}}]});
+    let (status, body) = call(&service, request("PATCH", &format!("/Users/{id}"), token, Some(&deactivate))).await;
+    assert_eq!((status, body["active"].clone()), (200, json!(false)));
+    measure("deactivate (PATCH)", &counter);
+
+    let (status, _) = call(&service, request("PATCH", &format!("/Users/{id}"), token, Some(&deactivate))).await;
+    assert_eq!(status, 200);
+    measure("deactivate again (no change)", &counter);
+
+    let (status, _) = call(&service, request("DELETE", &format!("/Users/{id}"), token, None)).await;
+    assert_eq!(status, 204);
+    measure("delete", &counter);
+
+    println!("DynamoDB calls per Okta operation:");
+    for (operation, calls) in &measured {
+        println!("  {operation:32} {calls:?}");
+    }
+    let calls = |op: &str| measured[op].clone();
+    let one = |name: &str| BTreeMap::from([(name.to_string(), 1u64)]);
+    assert_eq!(calls("get"), one("BatchGetItem"));
+    assert_eq!(calls("lookup (userName eq)"), one("BatchGetItem"));
+    assert_eq!(calls("lookup, found"), one("BatchGetItem"));
+    assert_eq!(calls("create"), one("TransactWriteItems"));
+    let two = BTreeMap::from([("BatchGetItem".to_string(), 1u64), ("TransactWriteItems".to_string(), 1u64)]);
+    assert_eq!(calls("update (PUT)"), two);
+    assert_eq!(calls("deactivate (PATCH)"), two);
+    assert_eq!(calls("deactivate again (no change)"), one("BatchGetItem"));
+    assert_eq!(calls("delete"), two);
+}
