@@ -336,3 +336,39 @@ async fn unreachable_endpoint_is_unavailable() {
     let err = store.authorize(&cred).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
 }
+
+/// `aws_config()` (what the Lambda functions use) reads the endpoint, region and credentials from the standard
+/// environment and reaches moto over its rustls/ring client. Run in a child process, so this process's environment
+/// is never modified.
+#[tokio::test]
+async fn production_config_honours_aws_endpoint_url() {
+    const CHILD: &str = "FD_TEST_CONFIG_CHILD";
+    let endpoint = endpoint();
+    if std::env::var_os(CHILD).is_some() {
+        let config = dynamodb::aws_config().await;
+        assert_eq!(config.endpoint_url(), Some(endpoint.as_str()));
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        client.list_tables().send().await.expect("ListTables through aws_config()");
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "production_config_honours_aws_endpoint_url", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "child test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

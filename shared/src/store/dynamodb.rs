@@ -259,7 +259,7 @@ where
             let message = truncate(ctx.err().message().unwrap_or_default());
             let status = ctx.raw().status().as_u16();
             if is_transient_code(code) || status >= 500 {
-                StoreError::Unavailable(format!("DynamoDB {operation}: {code}: {message}"))
+                StoreError::Unavailable(format!("{operation}: {code}: {message}"))
             } else {
                 StoreError::Backend(format!("{operation}: {code}: {message}"))
             }
