@@ -108,14 +108,27 @@ async fn open_dynamodb(_table: &str, _secret_id: &str) -> Result<(Arc<dyn Store>
 }
 
 /// The service as a Lambda function runs it: DynamoDB table `FD_DYNAMODB_TABLE`, pepper from the Secrets
-/// Manager secret `FD_SECRET_ID`. Called once per container, before the first request.
-/// Also starts logging.
+/// Manager secret `FD_SECRET_ID`. Called once per container, before the first request; also starts logging.
+///
+/// The pepper is fetched in the background, overlapping the runtime's first poll for an event; the first request
+/// waits for it if it has not arrived yet, and it is then kept for the life of the container.
+#[cfg(feature = "dynamodb")]
 pub async fn lambda_service() -> Result<ScimService, ConfigError> {
+    use crate::auth::PepperSource;
+    use crate::store::dynamodb;
     init_logging();
     let table = std::env::var("FD_DYNAMODB_TABLE").map_err(|_| ConfigError::Missing("FD_DYNAMODB_TABLE"))?;
     let secret_id = std::env::var("FD_SECRET_ID").map_err(|_| ConfigError::Missing("FD_SECRET_ID"))?;
-    let (store, pepper) = open_dynamodb(&table, &secret_id).await?;
-    Ok(ScimService::new(store, pepper))
+    let config = dynamodb::aws_config().await;
+    let store = dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let pepper = PepperSource::deferred(Arc::new(move || {
+        let secrets = secrets.clone();
+        let secret_id = secret_id.clone();
+        Box::pin(async move { dynamodb::load_pepper(&secrets, &secret_id).await.map_err(|e| e.to_string()) })
+    }));
+    pepper.prefetch();
+    Ok(ScimService::with_pepper_source(Arc::new(store), pepper))
 }
 
 /// Structured JSON logs on stderr (stdout stays free for command output), filtered by `RUST_LOG` (default `info`).

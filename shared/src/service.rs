@@ -3,7 +3,7 @@
 //! [`ScimService`] knows nothing of HTTP frameworks or of which store it talks to; [`crate::http`] adapts
 //! `lambda_http` requests to [`ScimRequest`] and renders [`ScimResponse`].
 
-use crate::auth::{Credential, Pepper};
+use crate::auth::{Credential, Pepper, PepperSource};
 use crate::scim::error::ScimError;
 use crate::scim::filter::UserFilter;
 use crate::scim::list::{ListQuery, list_response};
@@ -80,7 +80,7 @@ impl ScimResponse {
 /// The Users endpoint over a store.
 pub struct ScimService {
     store: Arc<dyn Store>,
-    pepper: Pepper,
+    pepper: PepperSource,
 }
 
 enum Route<'a> {
@@ -91,6 +91,11 @@ enum Route<'a> {
 impl ScimService {
     /// A service over `store`, hashing presented keys with `pepper`.
     pub fn new(store: Arc<dyn Store>, pepper: Pepper) -> Self {
+        Self::with_pepper_source(store, PepperSource::ready(pepper))
+    }
+
+    /// A service whose pepper may still be loading.
+    pub fn with_pepper_source(store: Arc<dyn Store>, pepper: PepperSource) -> Self {
         Self { store, pepper }
     }
 
@@ -111,7 +116,11 @@ impl ScimService {
         if req.body.len() > MAX_BODY_BYTES {
             return Err(ScimError::payload_too_large(MAX_BODY_BYTES));
         }
-        let credential = Credential::from_authorization(req.authorization, &self.pepper).map_err(|e| {
+        let pepper = self.pepper.get().await.map_err(|reason| {
+            tracing::error!(%reason, "pepper unavailable");
+            ScimError::unavailable()
+        })?;
+        let credential = Credential::from_authorization(req.authorization, pepper).map_err(|e| {
             tracing::info!(reason = %e, "request not authenticated");
             ScimError::unauthorized()
         })?;

@@ -1,0 +1,127 @@
+//! `template.yaml` agrees with the code: the five functions are built from their crates and routed by verb, and
+//! `fd-admin bootstrap` (`bootstrap_table`) creates the table exactly as the template defines it (checked against
+//! DynamoDB on moto).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aws_sdk_dynamodb::Client;
+use serde_yaml::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v:?}"))
+}
+
+#[test]
+fn each_scim_verb_has_its_own_function_built_from_its_crate() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(s(&globals["Runtime"]), "provided.al2023");
+    assert_eq!(globals["Architectures"][0].as_str(), Some("x86_64"));
+    for (logical, verb) in [
+        ("ScimGetFunction", "get"),
+        ("ScimPostFunction", "post"),
+        ("ScimPutFunction", "put"),
+        ("ScimPatchFunction", "patch"),
+        ("ScimDeleteFunction", "delete"),
+    ] {
+        let function = &t["Resources"][logical];
+        assert_eq!(s(&function["Type"]), "AWS::Serverless::Function", "{logical}");
+        assert_eq!(s(&function["Metadata"]["BuildMethod"]), "rust-cargolambda", "{logical}");
+        assert_eq!(s(&function["Metadata"]["BuildProperties"]["Binary"]), format!("scim-{verb}"), "{logical}");
+        assert_eq!(s(&function["Properties"]["CodeUri"]), format!("functions/scim-{verb}"), "{logical}");
+        let events = function["Properties"]["Events"].as_mapping().unwrap();
+        let routes: BTreeSet<(String, String)> = events
+            .values()
+            .map(|e| {
+                assert_eq!(s(&e["Type"]), "HttpApi");
+                (s(&e["Properties"]["Method"]).to_uppercase(), s(&e["Properties"]["Path"]).to_string())
+            })
+            .collect();
+        assert_eq!(routes, BTreeSet::from([(verb.to_uppercase(), "/scim/v2/{proxy+}".to_string())]), "{logical}");
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_creates_the_table_the_template_defines() {
+    let endpoint = std::env::var("FD_TEST_AWS_ENDPOINT")
+        .expect("FD_TEST_AWS_ENDPOINT is not set: run infra/scripts/test.sh (it starts moto)");
+    let t = template();
+    let props = &t["Resources"]["UsersTable"]["Properties"];
+
+    let config = fd_shared::store::dynamodb::emulator_config(&endpoint).await;
+    let client = Client::new(&config);
+    let table = format!("fd-template-{}", fd_shared::auth::new_id());
+    assert!(fd_shared::store::dynamodb::bootstrap_table(&client, &table).await.unwrap());
+    let described = client.describe_table().table_name(&table).send().await.unwrap().table.unwrap();
+
+    let key_schema = |v: &Value| -> Vec<(String, String)> {
+        v.as_sequence().unwrap().iter().map(|k| (s(&k["AttributeName"]).into(), s(&k["KeyType"]).into())).collect()
+    };
+    let actual_keys = |ks: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, String)> {
+        ks.iter().map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string())).collect()
+    };
+    assert_eq!(actual_keys(described.key_schema()), key_schema(&props["KeySchema"]));
+
+    let expected_attrs: BTreeSet<(String, String)> = props["AttributeDefinitions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| (s(&a["AttributeName"]).into(), s(&a["AttributeType"]).into()))
+        .collect();
+    let actual_attrs: BTreeSet<(String, String)> = described
+        .attribute_definitions()
+        .iter()
+        .map(|a| (a.attribute_name().to_string(), a.attribute_type().as_str().to_string()))
+        .collect();
+    assert_eq!(actual_attrs, expected_attrs);
+
+    let expected_lsis: Vec<_> = props["LocalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                s(&i["IndexName"]).to_string(),
+                key_schema(&i["KeySchema"]),
+                s(&i["Projection"]["ProjectionType"]).to_string(),
+            )
+        })
+        .collect();
+    let actual_lsis: Vec<_> = described
+        .local_secondary_indexes()
+        .iter()
+        .map(|i| {
+            (
+                i.index_name().unwrap_or_default().to_string(),
+                actual_keys(i.key_schema()),
+                i.projection().and_then(|p| p.projection_type()).map(|p| p.as_str().to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(actual_lsis, expected_lsis);
+
+    assert_eq!(s(&props["BillingMode"]), "PAY_PER_REQUEST");
+    assert_eq!(
+        described.billing_mode_summary().and_then(|b| b.billing_mode()).map(|m| m.as_str()),
+        Some("PAY_PER_REQUEST")
+    );
+    assert_eq!(props["DeletionProtectionEnabled"].as_bool(), described.deletion_protection_enabled());
+
+    let ttl = client.describe_time_to_live().table_name(&table).send().await.unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), props["TimeToLiveSpecification"]["AttributeName"].as_str());
+    let backups = client.describe_continuous_backups().table_name(&table).send().await.unwrap();
+    let pitr = backups
+        .continuous_backups_description()
+        .and_then(|d| d.point_in_time_recovery_description())
+        .and_then(|p| p.point_in_time_recovery_status())
+        .map(|s| s.as_str().to_string());
+    assert_eq!(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
+    assert_eq!(pitr.as_deref(), Some("ENABLED"));
+}
