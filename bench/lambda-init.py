@@ -26,6 +26,12 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the process under test was stopped mid-poll
+
     def _reply(self, status, body=b"", headers=None):
         self.send_response(status)
         for k, v in (headers or {}).items():
@@ -73,12 +79,8 @@ def main():
     args = ap.parse_args()
     event = open(args.event, "rb").read()
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
     env = dict(os.environ)
     env.update({
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -94,11 +96,18 @@ def main():
         for i in range(args.runs + 2):  # two warm-up runs (page cache), not counted
             st = {"event": event, "marks": {}, "done": threading.Event()}
             RuntimeApi.state = st
+            # A fresh Runtime API per run, so a late poll from the previous process cannot be mistaken for this one's.
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
             start = time.perf_counter()
             proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             finished = st["done"].wait(30)
             proc.kill()
             proc.wait()
+            server.shutdown()
+            server.server_close()
             if not finished or "init" not in st["marks"]:
                 raise SystemExit(f"{name}: no response within 30 s (run {i})")
             if i < 2:
@@ -118,7 +127,6 @@ def main():
             "first_response_ms_median": round(statistics.median(firsts), 2),
             "status_codes": sorted(set(str(s) for s in statuses)),
         }
-    server.shutdown()
     base = results.get("baseline")
     print(f"{'function':14} {'size MB':>8} {'init ms (p50)':>14} {'init p90':>9} {'first resp ms':>14} {'vs baseline':>12}  status")
     for name, r in results.items():
