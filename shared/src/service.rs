@@ -219,8 +219,7 @@ impl ScimService {
         self.read_modify_write(cred, req, id, users_url, |previous| patch.apply(&previous.doc)).await
     }
 
-    /// Reads the user, derives the new document, and writes it conditionally on the version read; retries when a
-    /// concurrent writer won, unless the client pinned a version with `If-Match`.
+    /// Reads the user, derives the new document, and writes it conditionally on the version read.
     async fn read_modify_write(
         &self,
         cred: &Credential,
@@ -229,37 +228,66 @@ impl ScimService {
         users_url: &str,
         change: impl Fn(&UserRecord) -> Result<UserDoc, ScimError>,
     ) -> Result<ScimResponse, ScimError> {
-        for _ in 0..WRITE_ATTEMPTS {
-            let previous = self.store.get_user(cred, id).await.map_err(store_error)?;
-            check_if_match(req.if_match, &previous)?;
+        self.on_current_version(cred, req.if_match, id, async |previous| {
             let doc = change(&previous)?;
             if doc == previous.doc {
                 // Nothing changes (e.g. Okta deactivating an inactive user): no write, same version.
                 return Ok(ScimResponse::user(200, &previous, users_url));
             }
             let next = previous.successor(doc);
-            match self.store.replace_user(cred, &previous, &next).await {
-                Ok(()) => return Ok(ScimResponse::user(200, &next, users_url)),
-                Err(StoreError::VersionConflict) if req.if_match.is_none() => continue,
-                Err(StoreError::VersionConflict) => return Err(ScimError::precondition_failed()),
-                Err(e) => return Err(store_error(e)),
+            self.store.replace_user(cred, &previous, &next).await?;
+            Ok(ScimResponse::user(200, &next, users_url))
+        })
+        .await
+    }
+
+    async fn delete(&self, cred: &Credential, req: &ScimRequest<'_>, id: &str) -> Result<ScimResponse, ScimError> {
+        self.on_current_version(cred, req.if_match, id, async |previous| {
+            self.store.delete_user(cred, &previous).await?;
+            Ok(ScimResponse::no_content())
+        })
+        .await
+    }
+
+    /// Runs a conditional write against the current version of the user. When a concurrent writer got there
+    /// first, re-reads and tries again, unless the client pinned a version with `If-Match` (then 412).
+    async fn on_current_version(
+        &self,
+        cred: &Credential,
+        if_match: Option<&str>,
+        id: &str,
+        write: impl AsyncFn(UserRecord) -> Result<ScimResponse, WriteError>,
+    ) -> Result<ScimResponse, ScimError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let previous = self.store.get_user(cred, id).await.map_err(store_error)?;
+            check_if_match(if_match, &previous)?;
+            match write(previous).await {
+                Ok(response) => return Ok(response),
+                Err(WriteError::Store(StoreError::VersionConflict)) if if_match.is_none() => continue,
+                Err(WriteError::Store(StoreError::VersionConflict)) => return Err(ScimError::precondition_failed()),
+                Err(WriteError::Store(e)) => return Err(store_error(e)),
+                Err(WriteError::Client(e)) => return Err(e),
             }
         }
         Err(ScimError::conflict("The user is being modified concurrently; retry the request."))
     }
+}
 
-    async fn delete(&self, cred: &Credential, req: &ScimRequest<'_>, id: &str) -> Result<ScimResponse, ScimError> {
-        for _ in 0..WRITE_ATTEMPTS {
-            let previous = self.store.get_user(cred, id).await.map_err(store_error)?;
-            check_if_match(req.if_match, &previous)?;
-            match self.store.delete_user(cred, &previous).await {
-                Ok(()) => return Ok(ScimResponse::no_content()),
-                Err(StoreError::VersionConflict) if req.if_match.is_none() => continue,
-                Err(StoreError::VersionConflict) => return Err(ScimError::precondition_failed()),
-                Err(e) => return Err(store_error(e)),
-            }
-        }
-        Err(ScimError::conflict("The user is being modified concurrently; retry the request."))
+/// A failed step of a conditional write.
+enum WriteError {
+    Client(ScimError),
+    Store(StoreError),
+}
+
+impl From<ScimError> for WriteError {
+    fn from(e: ScimError) -> Self {
+        WriteError::Client(e)
+    }
+}
+
+impl From<StoreError> for WriteError {
+    fn from(e: StoreError) -> Self {
+        WriteError::Store(e)
     }
 }
 
@@ -311,5 +339,121 @@ pub fn store_error(error: StoreError) -> ScimError {
             tracing::error!(%reason, "store failure");
             ScimError::internal()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::contract::new_tenant;
+    use crate::store::sqlite::SqliteStore;
+    use serde_json::json;
+
+    struct Fixture {
+        service: ScimService,
+        token: String,
+    }
+
+    async fn fixture() -> Fixture {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+        let pepper = Pepper::new(vec![3; 32]).unwrap();
+        let (dir, _) = new_tenant(&*store, "Service").await;
+        let issued = crate::auth::issue_key(&dir.id, "test", &pepper);
+        store.create_key(&issued.record).await.unwrap();
+        Fixture { service: ScimService::new(store, pepper), token: format!("Bearer {}", issued.token) }
+    }
+
+    impl Fixture {
+        async fn call(&self, method: Method, path: &str, body: Option<Value>, if_match: Option<&str>) -> ScimResponse {
+            let body = body.map(|b| b.to_string()).unwrap_or_default();
+            self.service
+                .handle(ScimRequest {
+                    method,
+                    path,
+                    query: Vec::new(),
+                    authorization: Some(&self.token),
+                    content_type: Some("application/scim+json"),
+                    if_match,
+                    body: body.as_bytes(),
+                    base_url: "https://example.com/scim/v2".into(),
+                })
+                .await
+        }
+    }
+
+    fn user(extra: Value) -> Value {
+        let mut body = json!({"schemas": [crate::scim::schema::USER_SCHEMA], "userName": "ada", "displayName": "Ada"});
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        body
+    }
+
+    #[tokio::test]
+    async fn if_match_guards_writes() {
+        let f = fixture().await;
+        let created = f.call(Method::POST, "/Users", Some(user(json!({}))), None).await;
+        let id = created.body.as_ref().unwrap()["id"].as_str().unwrap().to_string();
+        let path = format!("/Users/{id}");
+        let stale = f.call(Method::PUT, &path, Some(user(json!({"title": "x"}))), Some("W/\"7\"")).await;
+        assert_eq!(stale.status, 412);
+        let fresh = f.call(Method::PUT, &path, Some(user(json!({"title": "x"}))), created.etag.as_deref()).await;
+        assert_eq!((fresh.status, fresh.etag.as_deref()), (200, Some("W/\"2\"")));
+        assert_eq!(f.call(Method::DELETE, &path, None, Some("W/\"1\"")).await.status, 412);
+        assert_eq!(f.call(Method::DELETE, &path, None, Some("*")).await.status, 204);
+    }
+
+    #[tokio::test]
+    async fn put_keeps_active_and_external_id_when_omitted() {
+        let f = fixture().await;
+        let created =
+            f.call(Method::POST, "/Users", Some(user(json!({"active": false, "externalId": "00u1"}))), None).await;
+        let id = created.body.as_ref().unwrap()["id"].as_str().unwrap().to_string();
+        let put = f.call(Method::PUT, &format!("/Users/{id}"), Some(user(json!({"title": "Countess"}))), None).await;
+        let body = put.body.unwrap();
+        assert_eq!((body["active"].clone(), body["externalId"].clone()), (json!(false), json!("00u1")));
+        assert_eq!(body["title"], "Countess");
+    }
+
+    #[tokio::test]
+    async fn protocol_errors_are_scim_errors() {
+        let f = fixture().await;
+        let cases =
+            [(Method::GET, "/Groups", 404), (Method::POST, "/Users/abc", 405), (Method::GET, "/Users/abc/extra", 404)];
+        for (method, path, status) in cases {
+            let response = f.call(method.clone(), path, None, None).await;
+            assert_eq!(response.status, status, "{method} {path}");
+            assert_eq!(response.body.unwrap()["status"], status.to_string());
+        }
+        let mut request_body = user(json!({})).to_string();
+        let response = f
+            .service
+            .handle(ScimRequest {
+                method: Method::POST,
+                path: "/Users",
+                query: Vec::new(),
+                authorization: Some(&f.token),
+                content_type: Some("text/plain"),
+                if_match: None,
+                body: request_body.as_bytes(),
+                base_url: String::new(),
+            })
+            .await;
+        assert_eq!(response.status, 415);
+        request_body = "x".repeat(MAX_BODY_BYTES + 1);
+        let response = f
+            .service
+            .handle(ScimRequest {
+                method: Method::POST,
+                path: "/Users",
+                query: Vec::new(),
+                authorization: None,
+                content_type: None,
+                if_match: None,
+                body: request_body.as_bytes(),
+                base_url: String::new(),
+            })
+            .await;
+        assert_eq!(response.status, 413);
     }
 }
