@@ -5,7 +5,8 @@
 
 use crate::auth::{Credential, Pepper, PepperSource};
 use crate::scim::error::ScimError;
-use crate::scim::filter::UserFilter;
+use crate::scim::error::ScimType;
+use crate::scim::filter::{Filter, IndexLookup};
 use crate::scim::list::{ListQuery, list_response};
 use crate::scim::patch::PatchRequest;
 use crate::scim::user::{UserDoc, UserRecord};
@@ -16,6 +17,10 @@ use std::sync::Arc;
 
 /// Largest request body accepted, in bytes (a real Okta request is 1–3 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Users read per step when a filter is evaluated over the directory.
+pub const SCAN_PAGE: u64 = 500;
+/// Most users a filter that no index answers may examine in one request.
+pub const MAX_FILTER_SCAN: u64 = 20_000;
 /// How often a read-modify-write is retried when a concurrent writer got there first.
 const WRITE_ATTEMPTS: usize = 5;
 
@@ -154,18 +159,19 @@ impl ScimService {
                 (page.total, page.users)
             }
             Some(filter) => {
-                let matches = match filter {
-                    UserFilter::UserName(name) => {
-                        self.store.find_user_by_user_name(cred, name).await.map_err(store_error)?.into_iter().collect()
+                let matches = match filter.index_lookup() {
+                    Some(IndexLookup::UserName(name)) => {
+                        self.store.find_user_by_user_name(cred, &name).await.map_err(store_error)?.into_iter().collect()
                     }
-                    UserFilter::ExternalId(external_id) => {
-                        self.store.find_users_by_external_id(cred, external_id).await.map_err(store_error)?
+                    Some(IndexLookup::ExternalId(external_id)) => {
+                        self.store.find_users_by_external_id(cred, &external_id).await.map_err(store_error)?
                     }
-                    UserFilter::Id(id) => match self.store.get_user(cred, id).await {
+                    Some(IndexLookup::Id(id)) => match self.store.get_user(cred, &id).await {
                         Ok(record) => vec![record],
                         Err(StoreError::NotFound) => Vec::new(),
                         Err(e) => return Err(store_error(e)),
                     },
+                    None => self.scan_matching(cred, filter, users_url).await?,
                 };
                 let total = matches.len() as u64;
                 let skip = usize::try_from(query.start_index - 1).unwrap_or(usize::MAX);
@@ -175,6 +181,39 @@ impl ScimService {
         };
         let resources = users.iter().map(|u| u.to_scim(users_url)).collect();
         Ok(ScimResponse::json(200, list_response(total, query.start_index, resources)))
+    }
+
+    /// Evaluates a filter no index answers over the whole directory, in pages of [`SCAN_PAGE`] users and at most
+    /// [`MAX_FILTER_SCAN`] users in all (beyond that: 400 `tooMany`).
+    async fn scan_matching(
+        &self,
+        cred: &Credential,
+        filter: &Filter,
+        users_url: &str,
+    ) -> Result<Vec<UserRecord>, ScimError> {
+        let mut matches = Vec::new();
+        let mut after: Option<String> = None;
+        let mut examined = 0u64;
+        loop {
+            let page = self.store.scan_users(cred, after.as_deref(), SCAN_PAGE).await.map_err(store_error)?;
+            let Some(last) = page.last() else { return Ok(matches) };
+            after = Some(last.id.clone());
+            examined += page.len() as u64;
+            if examined > MAX_FILTER_SCAN {
+                return Err(ScimError::bad_request(
+                    ScimType::TooMany,
+                    format!(
+                        "This filter is evaluated user by user and the directory has more than {MAX_FILTER_SCAN} users; \
+                         filter on id, userName or externalId equality instead."
+                    ),
+                ));
+            }
+            let done = (page.len() as u64) < SCAN_PAGE;
+            matches.extend(page.into_iter().filter(|user| filter.matches(&user.to_scim(users_url))));
+            if done {
+                return Ok(matches);
+            }
+        }
     }
 
     async fn create(
@@ -197,7 +236,7 @@ impl ScimService {
         users_url: &str,
     ) -> Result<ScimResponse, ScimError> {
         let doc = UserDoc::from_request(json_body(req)?)?;
-        self.read_modify_write(cred, req, id, users_url, |previous| {
+        self.read_modify_write(cred, req, id, users_url, &|previous| {
             let mut next = doc.clone();
             // Okta does not always repeat these on PUT; an omitted value keeps the stored one rather than
             // silently reactivating a user or dropping Okta's id (RFC 7644 §3.5.1 leaves this to the server).
@@ -216,7 +255,7 @@ impl ScimService {
         users_url: &str,
     ) -> Result<ScimResponse, ScimError> {
         let patch = PatchRequest::parse(json_body(req)?)?;
-        self.read_modify_write(cred, req, id, users_url, |previous| patch.apply(&previous.doc)).await
+        self.read_modify_write(cred, req, id, users_url, &|previous| patch.apply(&previous.doc)).await
     }
 
     /// Reads the user, derives the new document, and writes it conditionally on the version read.
@@ -226,69 +265,59 @@ impl ScimService {
         req: &ScimRequest<'_>,
         id: &str,
         users_url: &str,
-        change: impl Fn(&UserRecord) -> Result<UserDoc, ScimError>,
+        change: &(dyn Fn(&UserRecord) -> Result<UserDoc, ScimError> + Sync),
     ) -> Result<ScimResponse, ScimError> {
-        self.on_current_version(cred, req.if_match, id, async |previous| {
-            let doc = change(&previous)?;
-            if doc == previous.doc {
-                // Nothing changes (e.g. Okta deactivating an inactive user): no write, same version.
-                return Ok(ScimResponse::user(200, &previous, users_url));
-            }
-            let next = previous.successor(doc);
-            self.store.replace_user(cred, &previous, &next).await?;
-            Ok(ScimResponse::user(200, &next, users_url))
-        })
-        .await
+        self.on_current_version(cred, req.if_match, id, users_url, Write::Replace(change)).await
     }
 
     async fn delete(&self, cred: &Credential, req: &ScimRequest<'_>, id: &str) -> Result<ScimResponse, ScimError> {
-        self.on_current_version(cred, req.if_match, id, async |previous| {
-            self.store.delete_user(cred, &previous).await?;
-            Ok(ScimResponse::no_content())
-        })
-        .await
+        self.on_current_version(cred, req.if_match, id, "", Write::Delete).await
     }
 
-    /// Runs a conditional write against the current version of the user. When a concurrent writer got there
-    /// first, re-reads and tries again, unless the client pinned a version with `If-Match` (then 412).
+    /// Applies a conditional write to the current version of the user. When a concurrent writer got there first,
+    /// re-reads and tries again, unless the client pinned a version with `If-Match` (then 412).
     async fn on_current_version(
         &self,
         cred: &Credential,
         if_match: Option<&str>,
         id: &str,
-        write: impl AsyncFn(UserRecord) -> Result<ScimResponse, WriteError>,
+        users_url: &str,
+        write: Write<'_>,
     ) -> Result<ScimResponse, ScimError> {
         for _ in 0..WRITE_ATTEMPTS {
             let previous = self.store.get_user(cred, id).await.map_err(store_error)?;
             check_if_match(if_match, &previous)?;
-            match write(previous).await {
+            let outcome = match &write {
+                Write::Replace(change) => {
+                    let doc = change(&previous)?;
+                    if doc == previous.doc {
+                        // Nothing changes (e.g. Okta deactivating an inactive user): no write, same version.
+                        return Ok(ScimResponse::user(200, &previous, users_url));
+                    }
+                    let next = previous.successor(doc);
+                    self.store
+                        .replace_user(cred, &previous, &next)
+                        .await
+                        .map(|()| ScimResponse::user(200, &next, users_url))
+                }
+                Write::Delete => self.store.delete_user(cred, &previous).await.map(|()| ScimResponse::no_content()),
+            };
+            match outcome {
                 Ok(response) => return Ok(response),
-                Err(WriteError::Store(StoreError::VersionConflict)) if if_match.is_none() => continue,
-                Err(WriteError::Store(StoreError::VersionConflict)) => return Err(ScimError::precondition_failed()),
-                Err(WriteError::Store(e)) => return Err(store_error(e)),
-                Err(WriteError::Client(e)) => return Err(e),
+                Err(StoreError::VersionConflict) if if_match.is_none() => continue,
+                Err(StoreError::VersionConflict) => return Err(ScimError::precondition_failed()),
+                Err(e) => return Err(store_error(e)),
             }
         }
         Err(ScimError::conflict("The user is being modified concurrently; retry the request."))
     }
 }
 
-/// A failed step of a conditional write.
-enum WriteError {
-    Client(ScimError),
-    Store(StoreError),
-}
-
-impl From<ScimError> for WriteError {
-    fn from(e: ScimError) -> Self {
-        WriteError::Client(e)
-    }
-}
-
-impl From<StoreError> for WriteError {
-    fn from(e: StoreError) -> Self {
-        WriteError::Store(e)
-    }
+/// The conditional write to apply to the current version of a user.
+enum Write<'a> {
+    /// Replace the document by the one derived from the current record.
+    Replace(&'a (dyn Fn(&UserRecord) -> Result<UserDoc, ScimError> + Sync)),
+    Delete,
 }
 
 fn route(path: &str) -> Option<Route<'_>> {

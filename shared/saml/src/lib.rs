@@ -1,1 +1,38 @@
-//! placeholder
+//! `fd-saml`: the pure (no I/O, no clock) SAML 2.0 service-provider core of Federated Directory.
+//!
+//! * [`validate_response`]: the ACS input path. Takes the HTTP-POST binding `SAMLResponse` value, verifies
+//!   the enveloped XML signature(s) with the directory's trusted IdP certificates only, re-parses exactly
+//!   the signed octets, and checks status, destination, recipient, audience, issuer, bearer confirmation
+//!   and validity windows against the `now` passed in. Returns a [`VerifiedAssertion`] whose every field
+//!   comes from signed content. The caller still has to check [`VerifiedAssertion::in_response_to`]
+//!   against its outstanding requests and keep [`VerifiedAssertion::assertion_id`] until
+//!   `not_on_or_after + clock_skew` to refuse replays.
+//! * [`authn_request_redirect`] and [`sp_metadata_xml`]: SP-initiated login and metadata.
+//! * [`dev_idp`] (feature `dev-idp`): a development IdP producing Okta-shaped signed responses.
+//!
+//! XML signature verification is implemented here, narrowly, on `roxmltree` and RustCrypto (see
+//! `README.md` for the design and the reasons); samael is used for its schema types only.
+
+mod c14n;
+pub mod consts;
+mod dsig;
+mod error;
+mod input;
+mod keys;
+mod request;
+mod response;
+
+#[cfg(any(test, feature = "dev-idp"))]
+pub mod dev_idp;
+
+pub use error::{ConfigError, SamlError};
+pub use input::MAX_ENCODED_RESPONSE_LEN;
+pub use keys::{MIN_RSA_BITS, TrustedKey, TrustedKeys};
+pub use request::{
+    AuthnRedirect, MAX_RELAY_STATE_LEN, SpSettings, authn_request_redirect, new_request_id, sp_metadata_xml,
+};
+pub use response::{
+    DEFAULT_CLOCK_SKEW, SignedParts, ValidationConfig, VerifiedAssertion, validate_response, validate_response_xml,
+};
+/// samael's schema types, as returned in [`VerifiedAssertion::assertion`].
+pub use samael::schema;

@@ -195,8 +195,9 @@ const META_SUBS: &[AttributeDef] = &[
     AttributeDef::string("version", "The version (weak ETag) of the resource.").case_exact().read_only(),
 ];
 
-/// Attributes common to every resource (RFC 7643 §3.1).
+/// Attributes common to every resource (RFC 7643 §3.1), and `schemas` (§3), which filters may name.
 pub const COMMON_ATTRIBUTES: &[AttributeDef] = &[
+    AttributeDef::reference("schemas", "The schema URIs of the resource.").multi().read_only().always(),
     AttributeDef::string("id", "Unique identifier of the resource, issued by the service provider.")
         .case_exact()
         .read_only()

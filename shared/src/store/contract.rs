@@ -27,6 +27,7 @@ macro_rules! store_contract_tests {
             delete_releases_the_user_name,
             list_pages_are_stable_and_complete,
             external_ids_are_indexed,
+            scans_walk_the_directory_by_id,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -276,6 +277,33 @@ pub async fn external_ids_are_indexed(store: &dyn Store) {
     store.replace_user(&cred, &a, &cleared).await.unwrap();
     assert_eq!(store.find_users_by_external_id(&cred, "00u-okta").await.unwrap().len(), 1);
     assert!(store.find_users_by_external_id(&cred, "missing").await.unwrap().is_empty());
+}
+
+pub async fn scans_walk_the_directory_by_id(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract scans").await;
+    let (_, other) = new_tenant(store, "Contract scans, other").await;
+    create(store, &other, user("elsewhere@example.com")).await;
+    assert!(store.scan_users(&cred, None, 10).await.unwrap().is_empty());
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(create(store, &cred, user(&format!("scan{i}@example.com"))).await.id);
+    }
+    ids.sort();
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let step = store.scan_users(&cred, after.as_deref(), 2).await.unwrap();
+        assert!(step.len() <= 2);
+        let Some(last) = step.last() else { break };
+        after = Some(last.id.clone());
+        walked.extend(step.into_iter().map(|u| u.id));
+    }
+    assert_eq!(walked, ids);
+    assert_eq!(store.scan_users(&cred, Some(&ids[4]), 10).await.unwrap(), vec![]);
+    assert_eq!(store.scan_users(&cred, Some("0"), 0).await.unwrap(), vec![]);
+    let bad = Credential { hash: pepper().hash("not the secret, not the secret at all"), ..cred.clone() };
+    assert!(matches!(store.scan_users(&bad, None, 10).await, Err(StoreError::Unauthorized)));
+    assert!(matches!(store.scan_users(&bad, None, 0).await, Err(StoreError::Unauthorized)));
 }
 
 /// Two handles on one database (the admin CLI and the local server) see each other's writes.

@@ -932,6 +932,53 @@ impl Store for DynamoStore {
         Ok(UserPage { total, users })
     }
 
+    async fn scan_users(
+        &self,
+        credential: &Credential,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let pk = dir_pk(&credential.directory);
+        let mut cursor: Option<Item> = after.map(|id| {
+            HashMap::from([
+                ("pk".to_string(), AttributeValue::S(pk.clone())),
+                ("sk".to_string(), AttributeValue::S(user_sk(id))),
+            ])
+        });
+        let mut users = Vec::new();
+        let mut first = true;
+        while (users.len() as u64) < limit {
+            let wanted = limit - users.len() as u64;
+            let page = self
+                .query_prefix(&pk, "USER#")
+                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(cursor.take())
+                .send();
+            let out = if first {
+                // The key check rides along with the first page.
+                let (key_item, out) = tokio::join!(self.get_key_item(credential), page);
+                Self::check_key(credential, key_item?.as_ref())?;
+                first = false;
+                out
+            } else {
+                page.await
+            }
+            .map_err(|e| sdk_error("Query", e))?;
+            for item in out.items() {
+                users.push(user_from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => cursor = Some(key),
+                _ => break,
+            }
+        }
+        if first {
+            Self::check_key(credential, self.get_key_item(credential).await?.as_ref())?;
+        }
+        users.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(users)
+    }
+
     async fn create_user(&self, credential: &Credential, user: &UserRecord) -> Result<(), StoreError> {
         let pk = dir_pk(&credential.directory);
         let result = self

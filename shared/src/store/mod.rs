@@ -97,6 +97,14 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<UserRecord>, StoreError>;
     /// Up to `count` users starting at the 1-based `start_index`, ordered by id, with the directory's total.
     async fn list_users(&self, credential: &Credential, start_index: u64, count: u64) -> Result<UserPage, StoreError>;
+    /// Up to `limit` users whose ids sort after `after` (from the first when `None`), ordered by id: one step of a
+    /// walk over the whole directory.
+    async fn scan_users(
+        &self,
+        credential: &Credential,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<UserRecord>, StoreError>;
     /// Inserts a new user, claiming its userName atomically ([`StoreError::UserNameTaken`]).
     async fn create_user(&self, credential: &Credential, user: &UserRecord) -> Result<(), StoreError>;
     /// Replaces `previous` by `next` (same id, `next.version == previous.version + 1`) if the stored version is

@@ -275,6 +275,19 @@ impl Store for SqliteStore {
         Ok(UserPage { total: total as u64, users })
     }
 
+    async fn scan_users(
+        &self,
+        credential: &Credential,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let conn = self.lock();
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        query_users(&conn, &sql, params![credential.directory, after.unwrap_or(""), limit])
+    }
+
     async fn create_user(&self, credential: &Credential, user: &UserRecord) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let tx = write_tx(&mut conn)?;

@@ -1,0 +1,135 @@
+//! Error types.
+//!
+//! [`SamlError`] separates input that is not a SAML response at all (the caller answers `400 Bad Request`,
+//! see [`SamlError::is_not_saml`]) from responses that were understood and refused (`403 Forbidden`).
+//! The messages are meant for logs, not for end users: they never contain key material, but they may contain
+//! values taken from the (possibly hostile) response, truncated.
+
+/// Why a `SAMLResponse` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SamlError {
+    /// The encoded form value is larger than [`crate::MAX_ENCODED_RESPONSE_LEN`]; checked before decoding.
+    #[error("SAMLResponse too large: {len} bytes (limit {max})")]
+    TooLarge {
+        /// Length of the encoded value.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// Not a SAML response at all: not base64, deflated or binary payload, not UTF-8, not well-formed XML,
+    /// or a root element other than `samlp:Response`.
+    #[error("not a SAML response: {0}")]
+    NotSaml(String),
+
+    /// XML features that a SAML response never needs and that only serve attacks: DTDs, entity declarations,
+    /// processing instructions, comments, non-UTF-8 encodings, excessive nesting.
+    #[error("forbidden XML construct: {0}")]
+    ForbiddenXml(&'static str),
+
+    /// The response contains an `EncryptedAssertion` (not supported: the SP has no decryption key).
+    #[error("encrypted assertions are not accepted")]
+    EncryptedAssertion,
+
+    /// The SAML structure is not the strict shape this SP accepts (wrong namespace, missing or repeated
+    /// element, duplicate IDs, several assertions, ...).
+    #[error("malformed SAML response: {0}")]
+    Malformed(String),
+
+    /// Neither the Response nor the Assertion carries an enveloped signature.
+    #[error("the response is not signed")]
+    Unsigned,
+
+    /// A signature is present but is not of the accepted form (algorithms, transforms, reference).
+    #[error("unsupported signature: {0}")]
+    UnsupportedSignature(String),
+
+    /// The signature value does not verify with any of the trusted IdP keys.
+    #[error("signature not made by a trusted IdP key")]
+    UntrustedSignature,
+
+    /// The digest of the signed element does not match its `DigestValue`: content altered after signing.
+    #[error("digest mismatch: the signed element was modified")]
+    DigestMismatch,
+
+    /// The top-level `StatusCode` is not `Success`.
+    #[error("IdP status is not Success: {0}")]
+    Status(String),
+
+    /// `Response/@Destination` is present and differs from the ACS URL.
+    #[error("wrong Destination: {0}")]
+    Destination(String),
+
+    /// `SubjectConfirmationData/@Recipient` is missing or differs from the ACS URL.
+    #[error("wrong or missing Recipient: {0}")]
+    Recipient(String),
+
+    /// No `AudienceRestriction`, or one without the SP entity id.
+    #[error("audience restriction does not name this SP: {0}")]
+    Audience(String),
+
+    /// The issuer is not the configured IdP, or Response and Assertion issuers differ.
+    #[error("wrong Issuer: {0}")]
+    Issuer(String),
+
+    /// The subject confirmation is not a usable bearer confirmation.
+    #[error("subject confirmation: {0}")]
+    SubjectConfirmation(String),
+
+    /// `InResponseTo` is inconsistent, or unsigned where it must be signed.
+    #[error("InResponseTo: {0}")]
+    InResponseTo(String),
+
+    /// A validity window ended (`NotOnOrAfter`, `SessionNotOnOrAfter`), allowing for clock skew.
+    #[error("expired: {0}")]
+    Expired(String),
+
+    /// A validity window has not started yet (`NotBefore`, `IssueInstant` in the future), allowing for skew.
+    #[error("not yet valid: {0}")]
+    NotYetValid(String),
+}
+
+impl SamlError {
+    /// True when the input is not a SAML response at all (answer `400`); false for a refused response (`403`).
+    pub fn is_not_saml(&self) -> bool {
+        matches!(self, SamlError::TooLarge { .. } | SamlError::NotSaml(_))
+    }
+
+    /// The HTTP status an ACS endpoint should answer with: `400` or `403`.
+    pub fn http_status(&self) -> u16 {
+        if self.is_not_saml() { 400 } else { 403 }
+    }
+}
+
+/// Errors in the SP's own configuration (trusted certificates, URLs), or while building requests/metadata.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The PEM text holds no `CERTIFICATE` block or cannot be parsed as X.509.
+    #[error("invalid certificate: {0}")]
+    Certificate(String),
+
+    /// The certificate's key is not RSA, or is too small.
+    #[error("unsupported certificate key: {0}")]
+    Key(String),
+
+    /// An invalid setting (URL, relay state, ...).
+    #[error("invalid setting: {0}")]
+    Setting(String),
+
+    /// Serializing a request or metadata failed.
+    #[error("serialization failed: {0}")]
+    Serialize(String),
+}
+
+/// Shorten a value taken from a response for an error message.
+pub(crate) fn clip(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}

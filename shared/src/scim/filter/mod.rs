@@ -1,0 +1,336 @@
+//! The `filter` query parameter (RFC 7644 §3.4.2.2): the whole grammar, typed by the schema.
+//!
+//! - [`parse`] turns filter text into a [`Filter`] whose attribute paths are resolved against the User schemas
+//!   (case-insensitive names, schema-qualified paths, extension attributes); an unknown attribute, an operator that
+//!   does not suit the attribute's type, or malformed text is a 400 `invalidFilter`.
+//! - [`Filter::matches`] evaluates it against a User's SCIM representation with the schema's semantics
+//!   (case-exactness per attribute, `dateTime` as instants, typed booleans and numbers, any-of for multi-valued).
+//! - [`Filter::index_lookup`] recognises the equality filters answered from an index (`id`, `userName`,
+//!   `externalId`); `Display` prints a filter back in canonical form (`parse(print(f)) == f`).
+//!
+//! Bounds: at most [`MAX_FILTER_BYTES`] of text, [`MAX_DEPTH`] levels of nesting and [`MAX_TERMS`] comparisons.
+
+mod eval;
+mod parser;
+
+use super::error::ScimError;
+use std::fmt;
+
+/// Longest filter accepted, in bytes.
+pub const MAX_FILTER_BYTES: usize = 2048;
+/// Deepest nesting of parentheses, `not` and value paths.
+pub const MAX_DEPTH: usize = 16;
+/// Most comparisons in one filter.
+pub const MAX_TERMS: usize = 64;
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    Eq,
+    Ne,
+    Co,
+    Sw,
+    Ew,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl CompareOp {
+    fn parse(word: &str) -> Option<Self> {
+        Some(match word.to_ascii_lowercase().as_str() {
+            "eq" => CompareOp::Eq,
+            "ne" => CompareOp::Ne,
+            "co" => CompareOp::Co,
+            "sw" => CompareOp::Sw,
+            "ew" => CompareOp::Ew,
+            "gt" => CompareOp::Gt,
+            "ge" => CompareOp::Ge,
+            "lt" => CompareOp::Lt,
+            "le" => CompareOp::Le,
+            _ => return None,
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "eq",
+            CompareOp::Ne => "ne",
+            CompareOp::Co => "co",
+            CompareOp::Sw => "sw",
+            CompareOp::Ew => "ew",
+            CompareOp::Gt => "gt",
+            CompareOp::Ge => "ge",
+            CompareOp::Lt => "lt",
+            CompareOp::Le => "le",
+        }
+    }
+}
+
+/// A comparison value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompValue {
+    String(String),
+    Number(serde_json::Number),
+    Bool(bool),
+    Null,
+}
+
+impl fmt::Display for CompValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompValue::String(s) => write!(f, "{}", serde_json::Value::String(s.clone())),
+            CompValue::Number(n) => write!(f, "{n}"),
+            CompValue::Bool(b) => write!(f, "{b}"),
+            CompValue::Null => f.write_str("null"),
+        }
+    }
+}
+
+/// A resolved attribute path: `[schema:]attribute[.sub]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttrPath {
+    /// The extension schema URN, for extension attributes; `None` for core and common attributes.
+    pub extension: Option<&'static str>,
+    /// Canonical attribute name.
+    pub attribute: &'static str,
+    /// Canonical sub-attribute name.
+    pub sub_attribute: Option<&'static str>,
+}
+
+impl fmt::Display for AttrPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(urn) = self.extension {
+            write!(f, "{urn}:")?;
+        }
+        f.write_str(self.attribute)?;
+        if let Some(sub) = self.sub_attribute {
+            write!(f, ".{sub}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A parsed filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// `attrPath op value`.
+    Compare { path: AttrPath, op: CompareOp, value: CompValue },
+    /// `attrPath pr`.
+    Present(AttrPath),
+    /// `a and b`.
+    And(Box<Filter>, Box<Filter>),
+    /// `a or b`.
+    Or(Box<Filter>, Box<Filter>),
+    /// `not (a)`.
+    Not(Box<Filter>),
+    /// `attr[filter]`: some value of the multi-valued (or complex) `attr` satisfies `filter`, whose paths name
+    /// sub-attributes of `attr`.
+    ValuePath { path: AttrPath, filter: Box<Filter> },
+}
+
+/// An equality filter answered from an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexLookup {
+    /// `userName eq "value"` (compared case-insensitively).
+    UserName(String),
+    /// `externalId eq "value"` (case-exact).
+    ExternalId(String),
+    /// `id eq "value"` (case-exact).
+    Id(String),
+}
+
+impl Filter {
+    /// The index that answers this filter exactly, if any.
+    pub fn index_lookup(&self) -> Option<IndexLookup> {
+        let Filter::Compare { path, op: CompareOp::Eq, value: CompValue::String(value) } = self else {
+            return None;
+        };
+        if path.extension.is_some() || path.sub_attribute.is_some() {
+            return None;
+        }
+        match path.attribute {
+            "userName" => Some(IndexLookup::UserName(value.clone())),
+            "externalId" => Some(IndexLookup::ExternalId(value.clone())),
+            "id" => Some(IndexLookup::Id(value.clone())),
+            _ => None,
+        }
+    }
+
+    /// Whether the User representation `resource` (as returned to clients, with `id` and `meta`) satisfies this
+    /// filter.
+    pub fn matches(&self, resource: &serde_json::Value) -> bool {
+        eval::matches(self, resource)
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Filter::Compare { path, op, value } => write!(f, "{path} {} {value}", op.as_str()),
+            Filter::Present(path) => write!(f, "{path} pr"),
+            Filter::And(a, b) => write!(f, "({a} and {b})"),
+            Filter::Or(a, b) => write!(f, "({a} or {b})"),
+            Filter::Not(a) => write!(f, "not ({a})"),
+            Filter::ValuePath { path, filter } => write!(f, "{path}[{filter}]"),
+        }
+    }
+}
+
+/// Parses a `filter` parameter.
+pub fn parse(text: &str) -> Result<Filter, ScimError> {
+    if text.len() > MAX_FILTER_BYTES {
+        return Err(ScimError::invalid_filter(format!("Filters are limited to {MAX_FILTER_BYTES} bytes.")));
+    }
+    parser::parse(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::error::ScimType;
+    use serde_json::json;
+
+    fn ok(text: &str) -> Filter {
+        parse(text).unwrap_or_else(|e| panic!("{text}: {}", e.detail))
+    }
+
+    fn bjensen() -> serde_json::Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "id": "2819c223-7f76-453a-919d-413861904646",
+            "externalId": "bjensen-ext",
+            "userName": "bjensen",
+            "name": {"familyName": "O'Malley", "givenName": "Barbara"},
+            "title": "Tour Guide",
+            "userType": "Employee",
+            "active": true,
+            "emails": [
+                {"value": "bjensen@example.com", "type": "work", "primary": true},
+                {"value": "babs@jensen.org", "type": "home"}
+            ],
+            "ims": [{"value": "babs@foo.com", "type": "xmpp"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "department": "Tour Operations", "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"}
+            },
+            "meta": {"resourceType": "User", "created": "2010-01-23T04:56:22Z", "lastModified": "2011-05-13T04:42:34Z"}
+        })
+    }
+
+    /// The examples of RFC 7644 §3.4.2.2, with their outcome for the user above.
+    #[test]
+    fn rfc_examples_parse_and_evaluate() {
+        let cases = [
+            (r#"userName eq "bjensen""#, true),
+            (r#"name.familyName co "O'Malley""#, true),
+            (r#"userName sw "J""#, false),
+            (r#"userName sw "B""#, true),
+            (r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "b""#, true),
+            ("title pr", true),
+            (r#"meta.lastModified gt "2011-05-13T04:42:34Z""#, false),
+            (r#"meta.lastModified ge "2011-05-13T04:42:34Z""#, true),
+            (r#"meta.lastModified lt "2011-05-13T04:42:34Z""#, false),
+            (r#"meta.lastModified le "2011-05-13T06:42:34+02:00""#, true),
+            (r#"title pr and userType eq "Employee""#, true),
+            (r#"title pr or userType eq "Intern""#, true),
+            (r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#, true),
+            (r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#, true),
+            (r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#, false),
+            (r#"userType eq "Employee" and (emails.type eq "work")"#, true),
+            (r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#, true),
+            (
+                r#"emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]"#,
+                true,
+            ),
+            (r#"emails[type eq "home" and value co "@example.com"]"#, false),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(ok(text).matches(&bjensen()), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn semantics_follow_the_schema() {
+        let user = bjensen();
+        // userName is not case-exact; id and externalId are.
+        assert!(ok(r#"USERNAME eq "BJENSEN""#).matches(&user));
+        assert!(!ok(r#"externalId eq "BJENSEN-EXT""#).matches(&user));
+        assert!(ok(r#"externalId eq "bjensen-ext""#).matches(&user));
+        assert!(ok("active eq true").matches(&user));
+        assert!(!ok("active eq false").matches(&user));
+        assert!(ok("nickName eq null").matches(&user));
+        assert!(ok(r#"nickName ne "x""#).matches(&user));
+        assert!(!ok("nickName pr").matches(&user));
+        assert!(
+            ok(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "tour operations""#)
+                .matches(&user)
+        );
+        assert!(
+            ok(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915-6090-4610-87e4-49d8ca9f808d""#)
+                .matches(&user)
+        );
+        assert!(ok(r#"emails ew "JENSEN.ORG""#).matches(&user));
+        assert!(ok(r#"not (userName eq "x") and (title sw "tour" or title sw "x")"#).matches(&user));
+        // and binds tighter than or.
+        assert!(ok(r#"userName eq "x" and title pr or active eq true"#).matches(&user));
+        assert!(!ok(r#"userName eq "x" and (title pr or active eq true)"#).matches(&user));
+    }
+
+    #[test]
+    fn index_lookups_are_recognised() {
+        assert_eq!(ok(r#"userName eq "Ada""#).index_lookup(), Some(IndexLookup::UserName("Ada".into())));
+        assert_eq!(ok(r#"externalId eq "00u1""#).index_lookup(), Some(IndexLookup::ExternalId("00u1".into())));
+        assert_eq!(ok(r#"id eq "x""#).index_lookup(), Some(IndexLookup::Id("x".into())));
+        assert_eq!(ok(r#"userName co "Ada""#).index_lookup(), None);
+        assert_eq!(ok(r#"userName eq "Ada" and active eq true"#).index_lookup(), None);
+    }
+
+    #[test]
+    fn malformed_and_ill_typed_filters_are_invalid_filter() {
+        let long = format!("userName eq \"{}\"", "a".repeat(MAX_FILTER_BYTES));
+        let deep = format!("{}userName pr{}", "(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
+        let wide = vec!["title pr"; MAX_TERMS + 1].join(" or ");
+        for text in [
+            "",
+            "userName",
+            "userName eq",
+            "userName eq unquoted",
+            r#"userName xx "a""#,
+            r#"userName eq "unterminated"#,
+            r#"(userName eq "a""#,
+            r#"userName eq "a")"#,
+            r#"unknownAttr eq "a""#,
+            r#"name eq "a""#,
+            "active gt true",
+            r#"active eq "true""#,
+            r#"meta.created gt "yesterday""#,
+            r#"emails[type eq "work"][value pr]"#,
+            r#"emails[emails[type pr]]"#,
+            r#"title[value pr]"#,
+            r#"urn:example:unknown:attr eq "a""#,
+            r#"userName eq "a" and"#,
+            r#"not userName eq "a""#,
+            long.as_str(),
+            deep.as_str(),
+            wide.as_str(),
+        ] {
+            let err = parse(text).expect_err(text);
+            assert_eq!((err.status, err.scim_type), (400, Some(ScimType::InvalidFilter)), "{text}");
+        }
+    }
+
+    #[test]
+    fn print_then_parse_is_identity() {
+        for text in [
+            r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#,
+            r#"emails[type eq "work" and value co "@example.com"] or not (title pr)"#,
+            r#"name.givenName eq "A \"quoted\" name""#,
+            "meta.lastModified gt \"2011-05-13T04:42:34Z\"",
+        ] {
+            let filter = ok(text);
+            assert_eq!(ok(&filter.to_string()), filter, "{text} printed as {filter}");
+        }
+    }
+}
