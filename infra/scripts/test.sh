@@ -3,7 +3,7 @@
 #   formatting, clippy (warnings are errors), cfn-lint on template.yaml, the unit and contract tests on SQLite,
 #   the DynamoDB contract and call-budget tests and the end-to-end Okta replay on a local moto server, and the
 #   API Gateway event files through their handlers.
-# It installs what it needs into .venv (moto, cfn-lint), starts moto on a free loopback port, and stops it again.
+# It installs what it needs (moto, cfn-lint and signxml into .venv; xmlsec1 with apt-get when run as root), starts moto on a free loopback port, and stops it again.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -13,6 +13,17 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "Python tools (.venv)"
 infra/scripts/venv.sh
+
+step "system tools (xmlsec1, the independent signer of the SAML interop tests)"
+if ! command -v xmlsec1 >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends xmlsec1 >/dev/null
+  else
+    echo "test.sh: xmlsec1 is missing; install it (Debian/Ubuntu: sudo apt-get install xmlsec1)" >&2
+    exit 1
+  fi
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

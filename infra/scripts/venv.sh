@@ -17,6 +17,8 @@ set -euo pipefail
 BASE_REQS=(
   "moto[server]==5.2.5"
   "cfn-lint==1.58.0"
+  # Independent XML-DSig signer for the fd-saml interop tests (shared/saml/tests/sign_with_signxml.py).
+  "signxml==5.2.0"
 )
 DEPLOY_REQS=(
   "cargo-lambda==1.9.2"

@@ -19,6 +19,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The HTTP API's own payload limit.
 const API_GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 
