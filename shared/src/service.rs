@@ -56,14 +56,10 @@ impl ScimResponse {
         Self { status, body: Some(body), location: None, etag: None, www_authenticate: false }
     }
 
-    fn user(status: u16, record: &UserRecord, users_url: &str) -> Self {
-        Self {
-            status,
-            body: Some(record.to_scim(users_url)),
-            location: (status == 201).then(|| format!("{users_url}/{}", record.id)),
-            etag: Some(record.etag()),
-            www_authenticate: false,
-        }
+    fn user(status: u16, record: UserRecord, users_url: &str) -> Self {
+        let location = (status == 201).then(|| format!("{users_url}/{}", record.id));
+        let etag = Some(record.etag());
+        Self { status, body: Some(record.into_scim(users_url)), location, etag, www_authenticate: false }
     }
 
     fn no_content() -> Self {
@@ -139,7 +135,7 @@ impl ScimService {
             (&Method::POST, Route::Users) => self.create(&credential, req, &users_url).await,
             (&Method::GET, Route::User(id)) => {
                 let record = self.store.get_user(&credential, id).await.map_err(store_error)?;
-                Ok(ScimResponse::user(200, &record, &users_url))
+                Ok(ScimResponse::user(200, record, &users_url))
             }
             (&Method::PUT, Route::User(id)) => self.replace(&credential, req, id, &users_url).await,
             (&Method::PATCH, Route::User(id)) => self.patch(&credential, req, id, &users_url).await,
@@ -179,7 +175,7 @@ impl ScimService {
                 (total, matches.into_iter().skip(skip).take(take).collect())
             }
         };
-        let resources = users.iter().map(|u| u.to_scim(users_url)).collect();
+        let resources = users.into_iter().map(|u| u.into_scim(users_url)).collect();
         Ok(ScimResponse::json(200, list_response(total, query.start_index, resources)))
     }
 
@@ -225,7 +221,7 @@ impl ScimService {
         let doc = UserDoc::from_request(json_body(req)?)?;
         let record = UserRecord::new(doc);
         self.store.create_user(cred, &record).await.map_err(store_error)?;
-        Ok(ScimResponse::user(201, &record, users_url))
+        Ok(ScimResponse::user(201, record, users_url))
     }
 
     async fn replace(
@@ -292,13 +288,13 @@ impl ScimService {
                     let doc = change(&previous)?;
                     if doc == previous.doc {
                         // Nothing changes (e.g. Okta deactivating an inactive user): no write, same version.
-                        return Ok(ScimResponse::user(200, &previous, users_url));
+                        return Ok(ScimResponse::user(200, previous, users_url));
                     }
                     let next = previous.successor(doc);
                     self.store
                         .replace_user(cred, &previous, &next)
                         .await
-                        .map(|()| ScimResponse::user(200, &next, users_url))
+                        .map(|()| ScimResponse::user(200, next, users_url))
                 }
                 Write::Delete => self.store.delete_user(cred, &previous).await.map(|()| ScimResponse::no_content()),
             };

@@ -80,11 +80,13 @@ struct Config {
     label: String,
     out: Option<String>,
     tag: String,
+    /// PID of the server, to report the CPU time it used during the measured window.
+    server_pid: Option<u32>,
 }
 
 const USAGE: &str = "usage: scim-loadgen --url http://HOST:PORT/scim/v2 --token TOKEN [--connections 32] \
 [--seed-users 500] [--warmup-secs 5] [--duration-secs 20] [--max-requests N] \
-[--mix create=1,get=1,filter=1,put=1,patch=1] [--label NAME] [--tag RUNTAG] [--out FILE]";
+[--mix create=1,get=1,filter=1,put=1,patch=1] [--label NAME] [--tag RUNTAG] [--server-pid PID] [--out FILE]";
 
 fn parse_args() -> Result<Config, String> {
     let mut args = std::env::args().skip(1);
@@ -99,6 +101,7 @@ fn parse_args() -> Result<Config, String> {
     let mut label = "server".to_string();
     let mut out = None;
     let mut tag = None;
+    let mut server_pid = None;
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             println!("{USAGE}");
@@ -118,6 +121,7 @@ fn parse_args() -> Result<Config, String> {
             "--label" => label = value,
             "--out" => out = Some(value),
             "--tag" => tag = Some(value),
+            "--server-pid" => server_pid = Some(num(&value)? as u32),
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
         }
     }
@@ -161,6 +165,7 @@ fn parse_args() -> Result<Config, String> {
         label,
         out,
         tag,
+        server_pid,
     })
 }
 
@@ -193,6 +198,8 @@ struct User {
 
 struct Shared {
     cfg: Config,
+    /// CPU counters taken when the measured window opens.
+    cpu_at_start: Mutex<Option<CpuSnapshot>>,
     users: Mutex<Vec<User>>,
     next_user: AtomicU64,
     issued: AtomicU64,
@@ -540,7 +547,9 @@ impl Worker {
             let op = self.shared.pick_op(&mut self.rng);
             self.run_op(op, &mut warm).await;
         }
-        barrier.wait().await;
+        if barrier.wait().await.is_leader() {
+            *self.shared.cpu_at_start.lock().unwrap() = Some(CpuSnapshot::take(self.shared.cfg.server_pid));
+        }
         let start = Instant::now();
         let deadline = start + self.shared.cfg.duration;
         while Instant::now() < deadline
@@ -615,6 +624,7 @@ async fn run(cfg: Config) -> Value {
         next_user: AtomicU64::new(0),
         issued: AtomicU64::new(0),
         total_weight,
+        cpu_at_start: Mutex::new(None),
         cfg,
     });
     let cfg = &shared.cfg;
@@ -635,8 +645,12 @@ async fn run(cfg: Config) -> Value {
     let mut seed = PhaseStats::default();
     let mut warm = PhaseStats::default();
     let mut measured = PhaseStats::default();
+    let mut results = Vec::new();
     for h in handles {
-        let [s, w, m] = h.await.expect("worker panicked");
+        results.push(h.await.expect("worker panicked"));
+    }
+    let cpu_at_end = CpuSnapshot::take(cfg.server_pid);
+    for [s, w, m] in results {
         seed.merge(s);
         warm.merge(w);
         measured.merge(m);
@@ -670,6 +684,7 @@ async fn run(cfg: Config) -> Value {
     let (warm_errors, warm_kinds) = errors_json(&warm);
     let rps = total as f64 / elapsed.max(1e-9);
     let latency = latency_json(&mut all);
+    let cpu = cpu_report(cfg.server_pid, cfg_start_cpu(&shared), &cpu_at_end, elapsed, total);
     eprintln!(
         "[{}] {total} requests in {elapsed:.2}s = {rps:.1} req/s, p50 {} ms, p99 {} ms, errors {errors} (warm-up errors {warm_errors}, seed errors {seed_errors})",
         cfg.label, latency["p50"], latency["p99"]
@@ -693,6 +708,7 @@ async fn run(cfg: Config) -> Value {
             "latency_ms": latency,
             "per_op": per_op,
             "reconnects": measured.reconnects,
+            "cpu": cpu,
         },
         "warmup": {
             "requests": warm.requests.iter().sum::<u64>(),
@@ -702,5 +718,81 @@ async fn run(cfg: Config) -> Value {
         },
         "seed": {"requests": seed.requests.iter().sum::<u64>(), "errors": seed_errors, "error_kinds": seed_kinds},
         "users_created_total": shared.users.lock().unwrap().len(),
+    })
+}
+
+/// Linux CPU counters, in clock ticks: the server process (all threads), this process, and each core.
+#[derive(Clone, Default)]
+struct CpuSnapshot {
+    server_ticks: Option<u64>,
+    self_ticks: Option<u64>,
+    /// (name, busy ticks, total ticks) per `cpuN` line of /proc/stat.
+    cores: Vec<(String, u64, u64)>,
+}
+
+fn process_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+impl CpuSnapshot {
+    fn take(server_pid: Option<u32>) -> CpuSnapshot {
+        let cores = std::fs::read_to_string("/proc/stat")
+            .map(|text| {
+                text.lines()
+                    .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+                    .filter_map(|l| {
+                        let mut it = l.split_whitespace();
+                        let name = it.next()?.to_string();
+                        let v: Vec<u64> = it.filter_map(|x| x.parse().ok()).collect();
+                        // user nice system idle iowait irq softirq steal [guest guest_nice: already in user]
+                        let total: u64 = v.iter().take(8).sum();
+                        let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+                        Some((name, total - idle, total))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        CpuSnapshot {
+            server_ticks: server_pid.and_then(|p| process_ticks(&p.to_string())),
+            self_ticks: process_ticks("self"),
+            cores,
+        }
+    }
+}
+
+fn cfg_start_cpu(shared: &Shared) -> CpuSnapshot {
+    shared.cpu_at_start.lock().unwrap().clone().unwrap_or_default()
+}
+
+/// CPU used during the measured window: the server's and the load generator's CPU seconds and share of one
+/// core, the server's requests per CPU-second, and how busy each core was (whatever ran there).
+fn cpu_report(server_pid: Option<u32>, start: CpuSnapshot, end: &CpuSnapshot, elapsed: f64, requests: u64) -> Value {
+    let hz = 100.0; // USER_HZ: 100 on every mainstream Linux architecture.
+    let secs = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / hz),
+        _ => None,
+    };
+    let server = secs(start.server_ticks, end.server_ticks);
+    let loadgen = secs(start.self_ticks, end.self_ticks);
+    let mut cores = serde_json::Map::new();
+    for (name, busy1, total1) in &end.cores {
+        if let Some((_, busy0, total0)) = start.cores.iter().find(|(n, _, _)| n == name)
+            && total1 > total0
+        {
+            cores.insert(name.clone(), json!(round3((busy1 - busy0) as f64 / (total1 - total0) as f64)));
+        }
+    }
+    json!({
+        "server_pid": server_pid,
+        "server_cpu_secs": server.map(round3),
+        "server_core_share": server.map(|s| round3(s / elapsed.max(1e-9))),
+        "server_requests_per_cpu_sec": server.filter(|&s| s > 0.0).map(|s| round3(requests as f64 / s)),
+        "loadgen_cpu_secs": loadgen.map(round3),
+        "loadgen_core_share": loadgen.map(|s| round3(s / elapsed.max(1e-9))),
+        "core_busy_share": cores,
     })
 }

@@ -56,10 +56,10 @@ impl UserDoc {
                     if def.mutability == Mutability::ReadOnly || def.mutability == Mutability::WriteOnly {
                         // RFC 7643 §7: read-only values sent by a client are ignored; the write-only password is
                         // accepted but never stored (sign-in goes through the identity provider).
-                        check_value(def, &value, def.name)?;
+                        check_value(def, value, def.name)?;
                         continue;
                     }
-                    if let Some(clean) = check_value(def, &value, def.name)? {
+                    if let Some(clean) = check_value(def, value, def.name)? {
                         insert_unique(&mut doc, def.name, clean)?;
                     }
                 }
@@ -192,8 +192,7 @@ fn validate_extension(ext: &SchemaDef, value: Value) -> Result<Option<Map<String
     for (key, value) in input {
         match ext.attribute(&key) {
             Some(def) => {
-                let path = format!("{}:{}", ext.id, def.name);
-                if let Some(clean) = check_value(def, &value, &path)? {
+                if let Some(clean) = check_any(def, value, &ErrorPath::root(ext.id).child(':', def.name))? {
                     insert_unique(&mut out, def.name, clean)?;
                 }
             }
@@ -207,8 +206,38 @@ fn validate_extension(ext: &SchemaDef, value: Value) -> Result<Option<Map<String
     Ok((!out.is_empty()).then_some(out))
 }
 
+/// An attribute path for error messages, rendered only when an error is reported.
+#[derive(Clone, Copy)]
+struct ErrorPath<'a> {
+    parent: Option<(&'a ErrorPath<'a>, char)>,
+    name: &'a str,
+}
+
+impl<'a> ErrorPath<'a> {
+    fn root(name: &'a str) -> Self {
+        Self { parent: None, name }
+    }
+
+    fn child(&'a self, separator: char, name: &'a str) -> Self {
+        Self { parent: Some((self, separator)), name }
+    }
+}
+
+impl std::fmt::Display for ErrorPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some((parent, separator)) = self.parent {
+            write!(f, "{parent}{separator}")?;
+        }
+        f.write_str(self.name)
+    }
+}
+
 /// Checks one attribute value against its definition and returns it in canonical form (`None` when unassigned).
-pub fn check_value(def: &AttributeDef, value: &Value, path: &str) -> Result<Option<Value>, ScimError> {
+pub fn check_value(def: &AttributeDef, value: Value, path: &str) -> Result<Option<Value>, ScimError> {
+    check_any(def, value, &ErrorPath::root(path))
+}
+
+fn check_any(def: &AttributeDef, value: Value, path: &ErrorPath<'_>) -> Result<Option<Value>, ScimError> {
     if value.is_null() {
         return Ok(None);
     }
@@ -237,7 +266,7 @@ pub fn check_value(def: &AttributeDef, value: &Value, path: &str) -> Result<Opti
     check_single(def, value, path)
 }
 
-fn check_single(def: &AttributeDef, value: &Value, path: &str) -> Result<Option<Value>, ScimError> {
+fn check_single(def: &AttributeDef, value: Value, path: &ErrorPath<'_>) -> Result<Option<Value>, ScimError> {
     if value.is_null() {
         return Ok(None);
     }
@@ -245,18 +274,17 @@ fn check_single(def: &AttributeDef, value: &Value, path: &str) -> Result<Option<
         let Value::Object(input) = value else {
             return Err(ScimError::invalid_value(format!("\"{path}\" must be a JSON object.")));
         };
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(input.len());
         for (key, sub_value) in input {
-            match def.sub_attribute(key) {
+            match def.sub_attribute(&key) {
                 Some(sub) => {
-                    let sub_path = format!("{path}.{}", sub.name);
-                    if let Some(clean) = check_single(sub, sub_value, &sub_path)? {
+                    if let Some(clean) = check_single(sub, sub_value, &path.child('.', sub.name))? {
                         insert_unique(&mut out, sub.name, clean)?;
                     }
                 }
                 None => {
                     if !sub_value.is_null() {
-                        insert_unique(&mut out, key, sub_value.clone())?;
+                        insert_unique(&mut out, &key, sub_value)?;
                     }
                 }
             }
@@ -264,7 +292,7 @@ fn check_single(def: &AttributeDef, value: &Value, path: &str) -> Result<Option<
         return Ok((!out.is_empty()).then_some(Value::Object(out)));
     }
     let ok = match def.ty {
-        AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime => match value {
+        AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime => match &value {
             Value::String(s) => {
                 if s.len() > MAX_STRING_BYTES {
                     return Err(ScimError::invalid_value(format!(
@@ -278,7 +306,7 @@ fn check_single(def: &AttributeDef, value: &Value, path: &str) -> Result<Option<
             }
             _ => false,
         },
-        AttrType::Boolean => match value {
+        AttrType::Boolean => match &value {
             Value::Bool(_) => true,
             // Some clients (Microsoft Entra ID) send booleans as strings.
             Value::String(s) if s.eq_ignore_ascii_case("true") => {
@@ -296,7 +324,7 @@ fn check_single(def: &AttributeDef, value: &Value, path: &str) -> Result<Option<
     if !ok {
         return Err(ScimError::invalid_value(format!("\"{path}\" must be of type {:?}.", def.ty)));
     }
-    Ok(Some(value.clone()))
+    Ok(Some(value))
 }
 
 /// The enterprise extension object of a stored User, if any.
@@ -444,23 +472,26 @@ impl UserRecord {
 
     /// The SCIM representation, with `id` and `meta`; `location` is `{users_url}/{id}`.
     pub fn to_scim(&self, users_url: &str) -> Value {
-        let mut out = Map::new();
-        let attributes = self.doc.attributes();
-        if let Some(schemas) = attributes.get("schemas") {
-            out.insert("schemas".into(), schemas.clone());
+        self.clone().into_scim(users_url)
+    }
+
+    /// Like [`UserRecord::to_scim`], consuming the record (no copy of its attributes).
+    pub fn into_scim(self, users_url: &str) -> Value {
+        let etag = self.etag();
+        let mut attributes = self.doc.into_attributes();
+        let mut out = Map::with_capacity(attributes.len() + 2);
+        if let Some(schemas) = attributes.shift_remove("schemas") {
+            out.insert("schemas".into(), schemas);
         }
-        out.insert("id".into(), Value::String(self.id.clone()));
-        for (k, v) in attributes {
-            if k != "schemas" {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-        let mut meta = Map::new();
+        let location = format!("{users_url}/{}", self.id);
+        out.insert("id".into(), Value::String(self.id));
+        out.extend(attributes);
+        let mut meta = Map::with_capacity(5);
         meta.insert("resourceType".into(), Value::String("User".into()));
-        meta.insert("created".into(), Value::String(self.created.clone()));
-        meta.insert("lastModified".into(), Value::String(self.last_modified.clone()));
-        meta.insert("location".into(), Value::String(format!("{users_url}/{}", self.id)));
-        meta.insert("version".into(), Value::String(self.etag()));
+        meta.insert("created".into(), Value::String(self.created));
+        meta.insert("lastModified".into(), Value::String(self.last_modified));
+        meta.insert("location".into(), Value::String(location));
+        meta.insert("version".into(), Value::String(etag));
         out.insert("meta".into(), Value::Object(meta));
         Value::Object(out)
     }

@@ -1,0 +1,399 @@
+#!/usr/bin/env bash
+# bench/run.sh — fd-local (Rust, SQLite) against scim2-server (Python reference, in-memory, uvicorn, 1 worker)
+# on the same Okta-like SCIM mix, with the same load generator (bench/loadgen). See bench/README.md.
+#
+# One command, bounded (~2.5 minutes once built):   bash bench/run.sh
+# Results: bench/results/latest.json, and a summary table on stdout.
+# Exit status: 0 when every run finished with no error; 1 when any measured request failed (or setup failed).
+#
+# Knobs (environment): CONNECTIONS=32 DURATION=20 WARMUP=5 SEED_USERS=500 SERVER_CPU=1 LOADGEN_CPU=0
+#   TARGET_RATIO=20 QUIET_WAIT=20 (max seconds to wait for an idle machine before each run) BUILD=1 (rebuild fd-local/fd-admin even when the binaries exist)
+#   FD_DATA_PARENT=<dir> (where fd-local's SQLite data dirs are made; default: a temp dir on disk)
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-20}
+WARMUP=${WARMUP:-5}
+SEED_USERS=${SEED_USERS:-500}
+SERVER_CPU=${SERVER_CPU:-1}
+LOADGEN_CPU=${LOADGEN_CPU:-0}
+TARGET_RATIO=${TARGET_RATIO:-20}
+QUIET_WAIT=${QUIET_WAIT:-20}
+VENV="$BENCH_DIR/.venv"
+RESULTS_DIR="$BENCH_DIR/results"
+FD_BIN="$ROOT/target/release"
+LOADGEN="$BENCH_DIR/loadgen/target/release/scim-loadgen"
+
+# Pinned Python side: scim2-server and its whole dependency closure, uvicorn with its fast
+# event loop (uvloop) and HTTP parser (httptools) — the best single-worker uvicorn setup.
+PY_REQUIREMENTS="scim2-server==0.8.3
+scim2-models==0.12.3
+pydantic==2.14.4
+pydantic_core==2.50.5
+annotated-types==0.8.0
+typing-inspection==0.4.5
+typing_extensions==4.16.0
+email-validator==2.4.0
+dnspython==2.9.2
+idna==3.20
+lark==1.3.1
+uvicorn==0.54.0
+click==8.5.1
+h11==0.16.0
+uvloop==0.23.0
+httptools==0.9.0"
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for tool in python3 cargo taskset; do
+    command -v "$tool" >/dev/null || die "$tool is required"
+done
+NCPU=$(nproc --all)
+[ "$SERVER_CPU" -lt "$NCPU" ] && [ "$LOADGEN_CPU" -lt "$NCPU" ] || die "need cores $SERVER_CPU and $LOADGEN_CPU (have $NCPU)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/scim-bench.XXXXXX")
+PIDS=()
+cleanup() {
+    local i pid
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do  # newest first: the load generator, then its server
+        pid=${PIDS[$i]}
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.3; done
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Stops one server we started (by its PID), reaps it, and forgets its PID (so that the EXIT trap never
+# signals a PID the system may have reused since).
+stop_server() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    forget_pid "$pid"
+}
+
+forget_pid() {
+    local p kept=()
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
+    PIDS=("${kept[@]}")
+}
+
+# Busy share (percent) of all cores over one second, from /proc/stat.
+machine_busy() {
+    local a b
+    a=$(grep '^cpu ' /proc/stat); sleep 1; b=$(grep '^cpu ' /proc/stat)
+    printf '%s\n%s\n' "$a" "$b" | awk '{idle[NR]=$5+$6; tot[NR]=0; for (i=2; i<=9; i++) tot[NR]+=$i}
+        END {d=tot[2]-tot[1]; if (d <= 0) print 0; else printf "%d\n", 100*(d-(idle[2]-idle[1]))/d}'
+}
+
+# Before a run, waits (at most QUIET_WAIT seconds) for other work on the machine to calm down: the pinned
+# server shares its core with anything else that runs. Says so when the machine stays busy.
+wait_quiet() {
+    local deadline=$((SECONDS + QUIET_WAIT)) busy
+    while :; do
+        busy=$(machine_busy)
+        [ "$busy" -le 15 ] && return 0
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log "machine still ${busy}% busy (other processes); running anyway — see the warnings below the table"
+            return 0
+        fi
+    done
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until 127.0.0.1:$1 accepts connections (server PID $2 must stay alive), at most 30 s.
+wait_port() {
+    local port=$1 pid=$2
+    for _ in $(seq 1 150); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.2
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------------------------------------------
+# 1. Python venv with the pinned reference server.
+if [ ! -x "$VENV/bin/python" ]; then
+    log "creating $VENV"
+    python3 -m venv "$VENV"
+fi
+if [ "$(cat "$VENV/.bench-requirements" 2>/dev/null)" != "$PY_REQUIREMENTS" ]; then
+    log "installing pinned scim2-server / uvicorn into $VENV"
+    printf '%s\n' "$PY_REQUIREMENTS" > "$WORK/requirements.txt"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$WORK/requirements.txt"
+    printf '%s' "$PY_REQUIREMENTS" > "$VENV/.bench-requirements"
+fi
+
+# The reference server: scim2-server's own ASGI application over its in-memory storage (the async
+# variant of the storage the `scim2-server` command serves), default RFC 7643 schemas and resource
+# types (User with the enterprise extension), and the static bearer-token check of that command.
+cat > "$WORK/scim2_bench_app.py" <<'PY'
+import os
+
+from scim2_models import UnauthorizedException
+from scim2_server.applications.asgi import ASGIApplication
+from scim2_server.memory import AsyncInMemoryStorage
+from scim2_server.testserver.application import BEARER_TOKEN_SCHEME
+from scim2_server.utils import load_default_provider
+
+TOKEN = os.environ["SCIM2_BENCH_TOKEN"]
+
+
+class BearerTokenASGIApplication(ASGIApplication):
+    """scim2-server's ASGI application, with the static bearer token check of ``scim2-server --bearer-token``."""
+
+    def check_auth(self, request):
+        scheme, _, token = (request.header("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or token != TOKEN:
+            raise UnauthorizedException
+
+
+provider = load_default_provider()
+provider.config.authentication_schemes = [BEARER_TOKEN_SCHEME]
+app = BearerTokenASGIApplication(AsyncInMemoryStorage(), provider)
+PY
+
+# 2. Binaries.
+if [ "${BUILD:-0}" = 1 ] || [ ! -x "$FD_BIN/fd-local" ] || [ ! -x "$FD_BIN/fd-admin" ]; then
+    log "building fd-local and fd-admin (release; several minutes on 2 cores)"
+    (cd "$ROOT" && env -u CARGO_TARGET_DIR cargo build --release -p fd-local -p fd-admin)
+fi
+# A binary older than the sources would measure old code: say so (BUILD=1 rebuilds).
+FD_STALE=$(find "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" "$ROOT/shared" "$ROOT/functions" "$ROOT/infra" \
+    \( -name target -prune \) -o \( \( -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock \) -newer "$FD_BIN/fd-local" -print \) \
+    2>/dev/null | wc -l)
+if [ "$FD_STALE" -gt 0 ]; then
+    log "WARNING: $FD_STALE source file(s) are newer than $FD_BIN/fd-local: it may not be the current code (BUILD=1 rebuilds)"
+fi
+log "building the load generator (bench/loadgen)"
+env -u CARGO_TARGET_DIR cargo build --quiet --release --locked --manifest-path "$BENCH_DIR/loadgen/Cargo.toml"
+
+mkdir -p "$RESULTS_DIR"
+TAG="b$(date +%s)"
+
+# Runs the load generator, pinned to LOADGEN_CPU, against one server.
+#   run_load LABEL URL TOKEN SERVER_PID MIX OUT
+run_load() {
+    local label=$1 url=$2 token=$3 pid=$4 mix=$5 out=$6
+    local lg status=0
+    # In the background and waited for, so that a signal to this script is handled at once (the EXIT trap
+    # then stops the load generator too).
+    taskset -c "$LOADGEN_CPU" timeout 300 "$LOADGEN" \
+        --url "$url" --token "$token" --connections "$CONNECTIONS" --seed-users "$SEED_USERS" \
+        --warmup-secs "$WARMUP" --duration-secs "$DURATION" --mix "$mix" \
+        --label "$label" --tag "$TAG-$label" --server-pid "$pid" --out "$out" &
+    lg=$!
+    PIDS+=("$lg")
+    wait "$lg" || status=$?
+    forget_pid "$lg"
+    [ "$status" -eq 0 ] || die "load generator failed (exit $status) against $label"
+}
+
+# 3a. fd-local: a fresh SQLite data dir, a directory and an API key, the server pinned to SERVER_CPU.
+#   bench_fd_local LABEL MIX OUT
+bench_fd_local() {
+    local label=$1 mix=$2 out=$3 data dir_id token port pid
+    data=$(mktemp -d "${FD_DATA_PARENT:-$WORK}/fd-data.XXXXXX")
+    dir_id=$("$FD_BIN/fd-admin" --data-dir "$data" directory create Bench --json \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+    token=$("$FD_BIN/fd-admin" --data-dir "$data" key create --directory "$dir_id" --name bench --json \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+    wait_quiet
+    port=$(free_port)
+    taskset -c "$SERVER_CPU" "$FD_BIN/fd-local" --data-dir "$data" --addr "127.0.0.1:$port" \
+        >"$WORK/$label.stdout" 2>"$WORK/$label.stderr" &
+    pid=$!
+    PIDS+=("$pid")
+    wait_port "$port" "$pid" || { cat "$WORK/$label.stderr" >&2; die "fd-local did not start"; }
+    log "$label: fd-local pid $pid on 127.0.0.1:$port (cpu $SERVER_CPU), data $data"
+    run_load "$label" "http://127.0.0.1:$port/scim/v2" "$token" "$pid" "$mix" "$out"
+    stop_server "$pid"
+    [ -n "${FD_DATA_PARENT:-}" ] && rm -rf "$data"
+    return 0
+}
+
+# 3b. scim2-server under uvicorn, one worker (one process), pinned to SERVER_CPU.
+#   bench_scim2 LABEL MIX OUT
+bench_scim2() {
+    local label=$1 mix=$2 out=$3 token port pid
+    token="bench-$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"
+    wait_quiet
+    port=$(free_port)
+    SCIM2_BENCH_TOKEN=$token taskset -c "$SERVER_CPU" "$VENV/bin/python" -m uvicorn \
+        --app-dir "$WORK" scim2_bench_app:app --host 127.0.0.1 --port "$port" --workers 1 \
+        --loop uvloop --http httptools --no-access-log --log-level warning \
+        >"$WORK/$label.stdout" 2>"$WORK/$label.stderr" &
+    pid=$!
+    PIDS+=("$pid")
+    wait_port "$port" "$pid" || { cat "$WORK/$label.stderr" >&2; die "scim2-server did not start"; }
+    log "$label: scim2-server (uvicorn) pid $pid on 127.0.0.1:$port (cpu $SERVER_CPU)"
+    run_load "$label" "http://127.0.0.1:$port/v2" "$token" "$pid" "$mix" "$out"
+    stop_server "$pid"
+}
+
+FULL_MIX="create=1,get=1,filter=1,put=1,patch=1"
+CGF_MIX="create=1,get=1,filter=1"
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+bench_scim2 scim2-server "$FULL_MIX" "$WORK/scim2-server.json"
+bench_fd_local fd-local "$FULL_MIX" "$WORK/fd-local.json"
+bench_fd_local fd-local-create-get-filter "$CGF_MIX" "$WORK/fd-local-cgf.json"
+bench_scim2 scim2-server-create-get-filter "$CGF_MIX" "$WORK/scim2-server-cgf.json"
+
+# 4. Report.
+export BENCH_STARTED=$STARTED BENCH_LOAD_BEFORE=$LOAD_BEFORE BENCH_TARGET_RATIO=$TARGET_RATIO \
+    BENCH_SERVER_CPU=$SERVER_CPU BENCH_LOADGEN_CPU=$LOADGEN_CPU BENCH_WORK=$WORK BENCH_ROOT=$ROOT \
+    BENCH_RESULTS=$RESULTS_DIR/latest.json BENCH_FD_DATA_PARENT=${FD_DATA_PARENT:-$WORK} \
+    BENCH_FD_LOCAL_VERSION="$("$FD_BIN/fd-local" --version 2>/dev/null || echo unknown)" \
+    BENCH_FD_BIN="$FD_BIN/fd-local" BENCH_FD_STALE=$FD_STALE \
+    BENCH_RUSTC="$(rustc --version 2>/dev/null || echo unknown)"
+"$VENV/bin/python" - <<'PY'
+import json, os, platform, subprocess, sys
+from importlib.metadata import version
+
+env = os.environ
+work = env["BENCH_WORK"]
+runs = {}
+ORDER = ["scim2-server", "fd-local", "fd-local-create-get-filter", "scim2-server-create-get-filter"]
+for key, name in [("scim2-server", "scim2-server.json"), ("fd-local", "fd-local.json"),
+                  ("fd-local-create-get-filter", "fd-local-cgf.json"),
+                  ("scim2-server-create-get-filter", "scim2-server-cgf.json")]:
+    with open(os.path.join(work, name)) as f:
+        runs[key] = json.load(f)
+
+def git(*args):
+    try:
+        return subprocess.run(["git", "-C", env["BENCH_ROOT"], *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except Exception:
+        return None
+
+def binary_info(path):
+    import datetime, hashlib
+    st = os.stat(path)
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return {"path": path, "sha256": digest,
+            "mtime": datetime.datetime.fromtimestamp(st.st_mtime, datetime.timezone.utc).isoformat(timespec="seconds"),
+            "sources_newer_than_binary": int(env["BENCH_FD_STALE"])}
+
+
+fd_binary = binary_info(env["BENCH_FD_BIN"])
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+target = float(env["BENCH_TARGET_RATIO"])
+
+
+def compare(fd_key, py_key):
+    fd, py = runs[fd_key]["measured"], runs[py_key]["measured"]
+    ratio = fd["rps"] / py["rps"] if py["rps"] else None
+    fd_eff = fd["cpu"].get("server_requests_per_cpu_sec")
+    py_eff = py["cpu"].get("server_requests_per_cpu_sec")
+    cpu_ratio = fd_eff / py_eff if py_eff and fd_eff else None
+    return {"mix": runs[fd_key]["mix"],
+            "fd_local_rps": fd["rps"], "scim2_server_rps": py["rps"],
+            "ratio": round(ratio, 2) if ratio else None,
+            "target_ratio": target, "target_met": bool(ratio and ratio >= target),
+            "fd_local_p50_ms": fd["latency_ms"]["p50"], "fd_local_p99_ms": fd["latency_ms"]["p99"],
+            "scim2_server_p50_ms": py["latency_ms"]["p50"], "scim2_server_p99_ms": py["latency_ms"]["p99"],
+            "fd_local_requests_per_server_cpu_sec": fd_eff,
+            "scim2_server_requests_per_server_cpu_sec": py_eff,
+            "cpu_efficiency_ratio": round(cpu_ratio, 2) if cpu_ratio else None}
+
+
+comparison = compare("fd-local", "scim2-server")
+comparison_cgf = compare("fd-local-create-get-filter", "scim2-server-create-get-filter")
+errors = {k: r["measured"]["errors"] + r["warmup"]["errors"] + r["seed"]["errors"] for k, r in runs.items()}
+
+report = {
+    "started": env["BENCH_STARTED"],
+    "git_commit": git("rev-parse", "HEAD"),
+    "git_dirty": bool(git("status", "--porcelain")),
+    "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "server_cpu": int(env["BENCH_SERVER_CPU"]),
+                "loadgen_cpu": int(env["BENCH_LOADGEN_CPU"]), "loadavg_before": env["BENCH_LOAD_BEFORE"],
+                "kernel": platform.release()},
+    "fd_local_binary": fd_binary,
+    "versions": {"fd-local": env["BENCH_FD_LOCAL_VERSION"], "rustc": env["BENCH_RUSTC"],
+                 "python": platform.python_version(), "scim2-server": version("scim2-server"),
+                 "scim2-models": version("scim2-models"), "pydantic": version("pydantic"),
+                 "uvicorn": version("uvicorn"), "uvloop": version("uvloop"), "httptools": version("httptools")},
+    "setup": {"fd-local": "release build, SQLite (WAL, synchronous=NORMAL) in a fresh data dir under "
+                          + env["BENCH_FD_DATA_PARENT"] + ", default logging (one JSON line per request to a file)",
+              "scim2-server": "ASGIApplication + AsyncInMemoryStorage, default RFC 7643 schemas, static bearer "
+                              "token; uvicorn --workers 1 --loop uvloop --http httptools --no-access-log"},
+    "comparison": comparison,
+    "comparison_create_get_filter": comparison_cgf,
+    "errors": errors,
+    "runs": runs,
+}
+with open(env["BENCH_RESULTS"], "w") as f:
+    json.dump(report, f, indent=2)
+    f.write("\n")
+
+def row(name, r):
+    m = r["measured"]
+    c = m["cpu"]
+    share = c.get("server_core_share")
+    eff = c.get("server_requests_per_cpu_sec")
+    return (f"{name:<31} {'+'.join(r['mix']):<28} {m['requests']:>9} {m['rps']:>10.1f} "
+            f"{m['latency_ms']['p50']:>9.2f} {m['latency_ms']['p99']:>9.2f} {m['errors']:>7} "
+            f"{(f'{share:.2f}' if share is not None else '-'):>6} {(f'{eff:.0f}' if eff else '-'):>9}")
+
+print()
+print(f"{'server':<31} {'mix':<28} {'requests':>9} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7} "
+      f"{'cpu':>6} {'req/cpu-s':>9}")
+for key in ORDER:
+    print(row(key, runs[key]))
+print()
+for title, c in [("full Okta-like mix", comparison), ("create+get+filter mix", comparison_cgf)]:
+    print(f"fd-local / scim2-server, {title}: {c['ratio']:.1f}x req/s"
+          + (f" (target >= {target:g}x: {'MET' if c['target_met'] else 'NOT MET'})" if c is comparison else "")
+          + (f"; {c['cpu_efficiency_ratio']:.1f}x requests per server CPU-second" if c["cpu_efficiency_ratio"] else ""))
+print(f"{runs['fd-local']['connections']} keep-alive connections, {runs['fd-local']['duration_secs']:g} s measured "
+      f"after {runs['fd-local']['warmup_secs']:g} s warm-up; servers on cpu {env['BENCH_SERVER_CPU']}, "
+      f"load generator on cpu {env['BENCH_LOADGEN_CPU']}; 'cpu' = share of one core the server used.")
+busy = {k: r["measured"]["cpu"].get("core_busy_share", {}) for k, r in runs.items()}
+for k, r in runs.items():
+    c = r["measured"]["cpu"]
+    core = busy[k].get(f"cpu{env['BENCH_SERVER_CPU']}")
+    if core is not None and c.get("server_core_share") is not None and core - c["server_core_share"] > 0.10:
+        print(f"WARNING: during {k}, other processes used ~{core - c['server_core_share']:.0%} of the server's core "
+              f"(figures are depressed; rerun on an idle machine).")
+    lg = c.get("loadgen_core_share")
+    if lg is not None and lg > 0.85:
+        print(f"WARNING: during {k}, the load generator used {lg:.0%} of its core: it may be the bottleneck.")
+if fd_binary["sources_newer_than_binary"]:
+    print(f"WARNING: {fd_binary['sources_newer_than_binary']} source file(s) are newer than the fd-local binary "
+          "measured (BUILD=1 rebuilds it).")
+print(f"results: {env['BENCH_RESULTS']}")
+if any(errors.values()):
+    print("ERRORS: " + ", ".join(f"{k}: {v}" for k, v in errors.items() if v)
+          + " — see error_kinds in the results; these figures are not valid.")
+    sys.exit(1)
+print("errors: none (every response had the expected status and body)")
+PY
