@@ -82,7 +82,7 @@ impl UserDoc {
                 schemas.push(Value::String(urn.clone()));
             }
         }
-        doc.insert("schemas".into(), Value::Array(schemas));
+        doc.shift_insert(0, "schemas".into(), Value::Array(schemas));
         let user = UserDoc(doc);
         user.check_required()?;
         Ok(user)
@@ -478,14 +478,16 @@ impl UserRecord {
     /// Like [`UserRecord::to_scim`], consuming the record (no copy of its attributes).
     pub fn into_scim(self, users_url: &str) -> Value {
         let etag = self.etag();
-        let mut attributes = self.doc.into_attributes();
-        let mut out = Map::with_capacity(attributes.len() + 2);
-        if let Some(schemas) = attributes.shift_remove("schemas") {
-            out.insert("schemas".into(), schemas);
-        }
         let location = format!("{users_url}/{}", self.id);
-        out.insert("id".into(), Value::String(self.id));
-        out.extend(attributes);
+        let mut out = self.doc.into_attributes();
+        // `schemas` first, then `id`, the client's attributes, and `meta` last.
+        if out.keys().next().map(String::as_str) != Some("schemas") {
+            if let Some(schemas) = out.shift_remove("schemas") {
+                out.shift_insert(0, "schemas".into(), schemas);
+            }
+        }
+        let id_position = usize::from(out.contains_key("schemas"));
+        out.shift_insert(id_position, "id".into(), Value::String(self.id));
         let mut meta = Map::with_capacity(5);
         meta.insert("resourceType".into(), Value::String("User".into()));
         meta.insert("created".into(), Value::String(self.created));

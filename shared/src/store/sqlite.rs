@@ -7,7 +7,7 @@ use super::{Directory, Store, StoreError, UserPage};
 use crate::auth::{Credential, KeyHash, KeyRecord};
 use crate::scim::user::{UserDoc, UserRecord, user_name_key};
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS access_keys (
     created   TEXT NOT NULL,
     revoked   TEXT,
     PRIMARY KEY (directory, id)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS users (
     directory     TEXT NOT NULL REFERENCES directories(id),
     id            TEXT NOT NULL,
@@ -39,20 +39,59 @@ CREATE TABLE IF NOT EXISTS users (
     doc           TEXT NOT NULL,
     PRIMARY KEY (directory, id),
     UNIQUE (directory, user_name_key)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS users_by_external_id ON users (directory, external_id) WHERE external_id IS NOT NULL;
 ";
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     connection: Mutex<Connection>,
+    /// Tells the checkpoint thread to stop when the store is dropped.
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// Copies the WAL back into the database from a thread of its own, so that no request waits for a checkpoint's
+/// `fsync`; requests then only append to the WAL.
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+}
+
+impl Checkpointer {
+    const INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+    fn start(path: &Path) -> Result<Self, StoreError> {
+        let connection = Connection::open(path).map_err(backend)?;
+        connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(Self::INTERVAL) {
+                    if let Err(e) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Backend(format!("start the checkpoint thread: {e}")))?;
+        Ok(Self { stop })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+    }
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, with WAL checkpoints on a background thread.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let connection = Connection::open(path).map_err(backend)?;
-        Self::init(connection)
+        let mut store = Self::init(connection)?;
+        // A safety net only: the background thread normally keeps the WAL short.
+        store.lock().pragma_update(None, "wal_autocheckpoint", 10_000).map_err(backend)?;
+        store._checkpointer = Some(Checkpointer::start(path)?);
+        Ok(store)
     }
 
     /// A private in-memory database (tests).
@@ -78,7 +117,7 @@ impl SqliteStore {
         }
         connection.execute_batch(SCHEMA).map_err(backend)?;
         connection.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
-        Ok(Self { connection: Mutex::new(connection) })
+        Ok(Self { connection: Mutex::new(connection), _checkpointer: None })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -98,8 +137,59 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
 }
 
-fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)
+/// A transaction whose control statements are prepared once and cached, like every other statement here.
+/// Dropped without [`Tx::commit`], it rolls back.
+struct Tx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Tx<'c> {
+    /// `BEGIN IMMEDIATE`: takes the write lock up front, so concurrent writers queue instead of failing half-way.
+    fn write(conn: &'c Connection) -> Result<Self, StoreError> {
+        Self::begin(conn, "BEGIN IMMEDIATE")
+    }
+
+    /// A read transaction: the key check and the read see one snapshot, under one WAL read lock.
+    fn read(conn: &'c Connection) -> Result<Self, StoreError> {
+        Self::begin(conn, "BEGIN")
+    }
+
+    fn begin(conn: &'c Connection, sql: &str) -> Result<Self, StoreError> {
+        run(conn, sql, [])?;
+        Ok(Self { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<(), StoreError> {
+        run(self.conn, "COMMIT", [])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = run(self.conn, "ROLLBACK", []);
+        }
+    }
+}
+
+/// Executes a cached statement; returns the number of rows changed.
+fn run(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+    execute(conn, sql, params).map_err(backend)
+}
+
+fn execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
 }
 
 fn check_credential(conn: &Connection, credential: &Credential) -> Result<(), StoreError> {
@@ -183,20 +273,20 @@ impl Store for SqliteStore {
     }
 
     async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = write_tx(&mut conn)?;
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
         let exists: bool = tx
             .query_row("SELECT EXISTS (SELECT 1 FROM directories WHERE id = ?1)", params![key.directory], |r| r.get(0))
             .map_err(backend)?;
         if !exists {
             return Err(StoreError::NotFound);
         }
-        tx.execute(
+        run(
+            &tx,
             "INSERT INTO access_keys (directory, id, name, hash, created, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![key.directory, key.id, key.name, key.hash.to_hex(), key.created, key.revoked],
-        )
-        .map_err(backend)?;
-        tx.commit().map_err(backend)
+        )?;
+        tx.commit()
     }
 
     async fn list_keys(&self, directory: &str) -> Result<Vec<KeyRecord>, StoreError> {
@@ -238,7 +328,8 @@ impl Store for SqliteStore {
     }
 
     async fn get_user(&self, credential: &Credential, id: &str) -> Result<UserRecord, StoreError> {
-        let conn = self.lock();
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
         check_credential(&conn, credential)?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
         query_users(&conn, &sql, params![credential.directory, id])?.pop().ok_or(StoreError::NotFound)
@@ -249,7 +340,8 @@ impl Store for SqliteStore {
         credential: &Credential,
         user_name: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        let conn = self.lock();
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
         check_credential(&conn, credential)?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND user_name_key = ?2");
         Ok(query_users(&conn, &sql, params![credential.directory, user_name_key(user_name)])?.pop())
@@ -260,14 +352,16 @@ impl Store for SqliteStore {
         credential: &Credential,
         external_id: &str,
     ) -> Result<Vec<UserRecord>, StoreError> {
-        let conn = self.lock();
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
         check_credential(&conn, credential)?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND external_id = ?2 ORDER BY id");
         query_users(&conn, &sql, params![credential.directory, external_id])
     }
 
     async fn list_users(&self, credential: &Credential, start_index: u64, count: u64) -> Result<UserPage, StoreError> {
-        let conn = self.lock();
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
         check_credential(&conn, credential)?;
         let total: i64 = conn
             .prepare_cached("SELECT COUNT(*) FROM users WHERE directory = ?1")
@@ -286,7 +380,8 @@ impl Store for SqliteStore {
         after: Option<&str>,
         limit: u64,
     ) -> Result<Vec<UserRecord>, StoreError> {
-        let conn = self.lock();
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
         check_credential(&conn, credential)?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -294,10 +389,11 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, credential: &Credential, user: &UserRecord) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = write_tx(&mut conn)?;
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
         check_credential(&tx, credential)?;
-        let inserted = tx.execute(
+        let inserted = execute(
+            &tx,
             "INSERT INTO users (directory, id, user_name_key, external_id, version, created, last_modified, doc)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
@@ -312,7 +408,7 @@ impl Store for SqliteStore {
             ],
         );
         match inserted {
-            Ok(_) => tx.commit().map_err(backend),
+            Ok(_) => tx.commit(),
             Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
             Err(e) => Err(backend(e)),
         }
@@ -324,10 +420,11 @@ impl Store for SqliteStore {
         previous: &UserRecord,
         next: &UserRecord,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = write_tx(&mut conn)?;
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
         check_credential(&tx, credential)?;
-        let updated = tx.execute(
+        let updated = execute(
+            &tx,
             "UPDATE users SET user_name_key = ?3, external_id = ?4, version = ?5, last_modified = ?6, doc = ?7
              WHERE directory = ?1 AND id = ?2 AND version = ?8",
             params![
@@ -342,7 +439,7 @@ impl Store for SqliteStore {
             ],
         );
         match updated {
-            Ok(1) => tx.commit().map_err(backend),
+            Ok(1) => tx.commit(),
             Ok(_) => Err(missing_or_changed(&tx, &credential.directory, &previous.id)?),
             Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
             Err(e) => Err(backend(e)),
@@ -350,20 +447,15 @@ impl Store for SqliteStore {
     }
 
     async fn delete_user(&self, credential: &Credential, previous: &UserRecord) -> Result<(), StoreError> {
-        let mut conn = self.lock();
-        let tx = write_tx(&mut conn)?;
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
         check_credential(&tx, credential)?;
-        let deleted = tx
-            .execute(
-                "DELETE FROM users WHERE directory = ?1 AND id = ?2 AND version = ?3",
-                params![credential.directory, previous.id, previous.version as i64],
-            )
-            .map_err(backend)?;
-        if deleted == 1 {
-            tx.commit().map_err(backend)
-        } else {
-            Err(missing_or_changed(&tx, &credential.directory, &previous.id)?)
-        }
+        let deleted = run(
+            &tx,
+            "DELETE FROM users WHERE directory = ?1 AND id = ?2 AND version = ?3",
+            params![credential.directory, previous.id, previous.version as i64],
+        )?;
+        if deleted == 1 { tx.commit() } else { Err(missing_or_changed(&tx, &credential.directory, &previous.id)?) }
     }
 }
 
