@@ -93,7 +93,9 @@ def main():
     for spec in args.binaries:
         name, binary = spec.split("=", 1)
         inits, firsts, statuses = [], [], []
-        for i in range(args.runs + 2):  # two warm-up runs (page cache), not counted
+        stalled = 0
+        i = 0
+        while i < args.runs + 2:  # two warm-up runs (page cache), not counted
             st = {"event": event, "marks": {}, "done": threading.Event()}
             RuntimeApi.state = st
             # A fresh Runtime API per run, so a late poll from the previous process cannot be mistaken for this one's.
@@ -103,14 +105,19 @@ def main():
             env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
             start = time.perf_counter()
             proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            finished = st["done"].wait(30)
+            finished = st["done"].wait(10)
             proc.kill()
             proc.wait()
             server.shutdown()
             server.server_close()
             if not finished or "init" not in st["marks"]:
-                raise SystemExit(f"{name}: no response within 30 s (run {i})")
-            if i < 2:
+                # Seen rarely on a loaded machine; counted and reported, and the run is repeated.
+                stalled += 1
+                if stalled > 3:
+                    raise SystemExit(f"{name}: no response within 10 s, {stalled} times")
+                continue
+            i += 1
+            if i <= 2:
                 continue
             inits.append((st["marks"]["init"] - start) * 1000)
             firsts.append((st["marks"]["first"] - start) * 1000)
@@ -126,6 +133,7 @@ def main():
             "init_ms_p90": round(sorted(inits)[int(0.9 * (len(inits) - 1))], 2),
             "first_response_ms_median": round(statistics.median(firsts), 2),
             "status_codes": sorted(set(str(s) for s in statuses)),
+            "stalled_runs_repeated": stalled,
         }
     base = results.get("baseline")
     print(f"{'function':14} {'size MB':>8} {'init ms (p50)':>14} {'init p90':>9} {'first resp ms':>14} {'vs baseline':>12}  status")
