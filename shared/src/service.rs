@@ -450,35 +450,23 @@ mod tests {
             assert_eq!(response.status, status, "{method} {path}");
             assert_eq!(response.body.unwrap()["status"], status.to_string());
         }
-        let mut request_body = user(json!({})).to_string();
-        let response = f
-            .service
-            .handle(ScimRequest {
+        fn post<'a>(body: &'a [u8], authorization: Option<&'a str>, content_type: Option<&'a str>) -> ScimRequest<'a> {
+            ScimRequest {
                 method: Method::POST,
                 path: "/Users",
                 query: Vec::new(),
-                authorization: Some(&f.token),
-                content_type: Some("text/plain"),
+                authorization,
+                content_type,
                 if_match: None,
-                body: request_body.as_bytes(),
+                body,
                 base_url: String::new(),
-            })
-            .await;
+            }
+        }
+        let valid = user(json!({})).to_string();
+        let response = f.service.handle(post(valid.as_bytes(), Some(&f.token), Some("text/plain"))).await;
         assert_eq!(response.status, 415);
-        request_body = "x".repeat(MAX_BODY_BYTES + 1);
-        let response = f
-            .service
-            .handle(ScimRequest {
-                method: Method::POST,
-                path: "/Users",
-                query: Vec::new(),
-                authorization: None,
-                content_type: None,
-                if_match: None,
-                body: request_body.as_bytes(),
-                base_url: String::new(),
-            })
-            .await;
+        let oversized = vec![b'x'; MAX_BODY_BYTES + 1];
+        let response = f.service.handle(post(&oversized, None, None)).await;
         assert_eq!(response.status, 413);
     }
 }
