@@ -94,7 +94,7 @@ pub fn request_id(request: &Request) -> String {
 /// Renders a SCIM response.
 pub fn render(response: &ScimResponse) -> Response<Body> {
     let mut out = Response::new(match &response.body {
-        Some(body) => Body::Text(body.to_string()),
+        Some(body) => Body::Text(serde_json::to_string(body).unwrap_or_default()),
         None => Body::Empty,
     });
     *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
