@@ -4,6 +4,7 @@
 //! `lambda_http` requests to [`ScimRequest`] and renders [`ScimResponse`].
 
 use crate::auth::{Credential, Pepper, PepperSource};
+use crate::scim::discovery;
 use crate::scim::error::ScimError;
 use crate::scim::error::ScimType;
 use crate::scim::filter::{Filter, IndexLookup};
@@ -126,6 +127,13 @@ impl ScimService {
             ScimError::unauthorized()
         })?;
         let users_url = format!("{}/Users", req.base_url);
+        if let Some(body) = discovery(req.path, &req.base_url) {
+            self.store.authorize(&credential).await.map_err(store_error)?;
+            if req.method != Method::GET {
+                return Err(ScimError::method_not_allowed());
+            }
+            return Ok(ScimResponse::json(200, body?));
+        }
         let Some(route) = route(req.path) else {
             self.store.authorize(&credential).await.map_err(store_error)?;
             return Err(ScimError::not_found(format!("No endpoint at {}.", req.path)));
@@ -316,6 +324,23 @@ enum Write<'a> {
     Delete,
 }
 
+/// The discovery endpoints (RFC 7644 §4): `None` when `path` is not one of them.
+fn discovery(path: &str, base_url: &str) -> Option<Result<Value, ScimError>> {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let (endpoint, id) = match path.trim_start_matches('/').split_once('/') {
+        Some((endpoint, id)) => (endpoint, Some(id)),
+        None => (path.trim_start_matches('/'), None),
+    };
+    Some(match (endpoint, id) {
+        ("ServiceProviderConfig", None) => Ok(discovery::service_provider_config(base_url)),
+        ("ResourceTypes", None) => Ok(discovery::resource_types(base_url)),
+        ("ResourceTypes", Some(id)) => discovery::resource_type(base_url, id),
+        ("Schemas", None) => Ok(discovery::schemas(base_url)),
+        ("Schemas", Some(id)) => discovery::schema_by_id(base_url, id),
+        _ => return None,
+    })
+}
+
 fn route(path: &str) -> Option<Route<'_>> {
     let path = path.strip_suffix('/').unwrap_or(path);
     let rest = path.strip_prefix("/Users")?;
@@ -438,6 +463,33 @@ mod tests {
         let body = put.body.unwrap();
         assert_eq!((body["active"].clone(), body["externalId"].clone()), (json!(false), json!("00u1")));
         assert_eq!(body["title"], "Countess");
+    }
+
+    #[tokio::test]
+    async fn discovery_endpoints_are_served_to_authenticated_clients() {
+        let f = fixture().await;
+        let spc = f.call(Method::GET, "/ServiceProviderConfig", None, None).await;
+        assert_eq!(spc.status, 200);
+        assert_eq!(spc.body.unwrap()["meta"]["location"], "https://example.com/scim/v2/ServiceProviderConfig");
+        let schema = f.call(Method::GET, &format!("/Schemas/{}", crate::scim::schema::USER_SCHEMA), None, None).await;
+        assert_eq!((schema.status, schema.body.unwrap()["name"].clone()), (200, json!("User")));
+        assert_eq!(f.call(Method::GET, "/ResourceTypes/User", None, None).await.status, 200);
+        assert_eq!(f.call(Method::GET, "/Schemas/urn:nope", None, None).await.status, 404);
+        assert_eq!(f.call(Method::POST, "/Schemas", None, None).await.status, 405);
+        let anonymous = f
+            .service
+            .handle(ScimRequest {
+                method: Method::GET,
+                path: "/ServiceProviderConfig",
+                query: Vec::new(),
+                authorization: None,
+                content_type: None,
+                if_match: None,
+                body: &[],
+                base_url: String::new(),
+            })
+            .await;
+        assert_eq!(anonymous.status, 401);
     }
 
     #[tokio::test]
