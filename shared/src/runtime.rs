@@ -15,6 +15,8 @@ pub enum ConfigError {
     Store(#[from] StoreError),
     #[error("pepper: {0}")]
     Pepper(#[from] AuthError),
+    #[error("pepper secret: {0}")]
+    Secret(String),
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
     #[error("this build does not include the {0} store")]
@@ -94,12 +96,24 @@ fn local_pepper(path: &std::path::Path) -> Result<Pepper, ConfigError> {
 
 #[cfg(feature = "dynamodb")]
 async fn open_dynamodb(table: &str, secret_id: &str) -> Result<(Arc<dyn Store>, Pepper), ConfigError> {
+    let (store, pepper) = dynamodb_parts(table.to_string(), secret_id.to_string()).await;
+    let pepper = pepper.get().await.map_err(ConfigError::Secret)?.clone();
+    Ok((store, pepper))
+}
+
+/// The DynamoDB store over `table`, and the pepper from the Secrets Manager secret `secret_id`, not yet read.
+#[cfg(feature = "dynamodb")]
+async fn dynamodb_parts(table: String, secret_id: String) -> (Arc<dyn Store>, crate::auth::PepperSource) {
     use crate::store::dynamodb;
     let config = dynamodb::aws_config().await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let store = dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let pepper = dynamodb::load_pepper(&secrets, secret_id).await?;
-    Ok((Arc::new(store), pepper))
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let pepper = crate::auth::PepperSource::deferred(Arc::new(move || {
+        let secrets = secrets.clone();
+        let secret_id = secret_id.clone();
+        Box::pin(async move { dynamodb::load_pepper(&secrets, &secret_id).await.map_err(|e| e.to_string()) })
+    }));
+    (Arc::new(store), pepper)
 }
 
 #[cfg(not(feature = "dynamodb"))]
@@ -114,21 +128,12 @@ async fn open_dynamodb(_table: &str, _secret_id: &str) -> Result<(Arc<dyn Store>
 /// waits for it if it has not arrived yet, and it is then kept for the life of the container.
 #[cfg(feature = "dynamodb")]
 pub async fn lambda_service() -> Result<ScimService, ConfigError> {
-    use crate::auth::PepperSource;
-    use crate::store::dynamodb;
     init_logging();
     let table = std::env::var("FD_DYNAMODB_TABLE").map_err(|_| ConfigError::Missing("FD_DYNAMODB_TABLE"))?;
     let secret_id = std::env::var("FD_SECRET_ID").map_err(|_| ConfigError::Missing("FD_SECRET_ID"))?;
-    let config = dynamodb::aws_config().await;
-    let store = dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let secrets = aws_sdk_secretsmanager::Client::new(&config);
-    let pepper = PepperSource::deferred(Arc::new(move || {
-        let secrets = secrets.clone();
-        let secret_id = secret_id.clone();
-        Box::pin(async move { dynamodb::load_pepper(&secrets, &secret_id).await.map_err(|e| e.to_string()) })
-    }));
+    let (store, pepper) = dynamodb_parts(table, secret_id).await;
     pepper.prefetch();
-    Ok(ScimService::with_pepper_source(Arc::new(store), pepper))
+    Ok(ScimService::with_pepper_source(store, pepper))
 }
 
 /// Structured JSON logs on stderr (stdout stays free for command output), filtered by `RUST_LOG` (default `info`).

@@ -157,24 +157,16 @@ impl ScimService {
 
     async fn list(&self, cred: &Credential, req: &ScimRequest<'_>, users_url: &str) -> Result<ScimResponse, ScimError> {
         let query = ListQuery::parse(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-        let (total, users) = match &query.filter {
+        let (total, resources) = match &query.filter {
             None => {
                 let page = self.store.list_users(cred, query.start_index, query.count).await.map_err(store_error)?;
-                (page.total, page.users)
+                (page.total, page.users.into_iter().map(|u| u.into_scim(users_url)).collect())
             }
             Some(filter) => {
-                let matches = match filter.index_lookup() {
-                    Some(IndexLookup::UserName(name)) => {
-                        self.store.find_user_by_user_name(cred, &name).await.map_err(store_error)?.into_iter().collect()
+                let matches: Vec<Value> = match filter.index_lookup() {
+                    Some(lookup) => {
+                        self.lookup(cred, lookup).await?.into_iter().map(|u| u.into_scim(users_url)).collect()
                     }
-                    Some(IndexLookup::ExternalId(external_id)) => {
-                        self.store.find_users_by_external_id(cred, &external_id).await.map_err(store_error)?
-                    }
-                    Some(IndexLookup::Id(id)) => match self.store.get_user(cred, &id).await {
-                        Ok(record) => vec![record],
-                        Err(StoreError::NotFound) => Vec::new(),
-                        Err(e) => return Err(store_error(e)),
-                    },
                     None => self.scan_matching(cred, filter, users_url).await?,
                 };
                 let total = matches.len() as u64;
@@ -183,18 +175,35 @@ impl ScimService {
                 (total, matches.into_iter().skip(skip).take(take).collect())
             }
         };
-        let resources = users.into_iter().map(|u| u.into_scim(users_url)).collect();
         Ok(ScimResponse::json(200, list_response(total, query.start_index, resources)))
     }
 
+    /// The users an index finds.
+    async fn lookup(&self, cred: &Credential, lookup: IndexLookup) -> Result<Vec<UserRecord>, ScimError> {
+        match lookup {
+            IndexLookup::UserName(name) => {
+                Ok(self.store.find_user_by_user_name(cred, &name).await.map_err(store_error)?.into_iter().collect())
+            }
+            IndexLookup::ExternalId(external_id) => {
+                self.store.find_users_by_external_id(cred, &external_id).await.map_err(store_error)
+            }
+            IndexLookup::Id(id) => match self.store.get_user(cred, &id).await {
+                Ok(record) => Ok(vec![record]),
+                Err(StoreError::NotFound) => Ok(Vec::new()),
+                Err(e) => Err(store_error(e)),
+            },
+        }
+    }
+
     /// Evaluates a filter no index answers over the whole directory, in pages of [`SCAN_PAGE`] users and at most
-    /// [`MAX_FILTER_SCAN`] users in all (beyond that: 400 `tooMany`).
+    /// [`MAX_FILTER_SCAN`] users in all (beyond that: 400 `tooMany`). Returns the matching users, rendered (each
+    /// user is rendered once, for the evaluation).
     async fn scan_matching(
         &self,
         cred: &Credential,
         filter: &Filter,
         users_url: &str,
-    ) -> Result<Vec<UserRecord>, ScimError> {
+    ) -> Result<Vec<Value>, ScimError> {
         let mut matches = Vec::new();
         let mut after: Option<String> = None;
         let mut examined = 0u64;
@@ -213,7 +222,7 @@ impl ScimService {
                 ));
             }
             let done = (page.len() as u64) < SCAN_PAGE;
-            matches.extend(page.into_iter().filter(|user| filter.matches(&user.to_scim(users_url))));
+            matches.extend(page.into_iter().map(|user| user.into_scim(users_url)).filter(|user| filter.matches(user)));
             if done {
                 return Ok(matches);
             }
@@ -490,6 +499,40 @@ mod tests {
             })
             .await;
         assert_eq!(anonymous.status, 401);
+    }
+
+    #[tokio::test]
+    async fn filters_without_an_index_are_evaluated_over_the_directory() {
+        let f = fixture().await;
+        for (name, title) in [("ada", "Countess"), ("grace", "Admiral"), ("alan", "Countess")] {
+            let body = json!({"schemas": [crate::scim::schema::USER_SCHEMA], "userName": name, "displayName": name,
+                              "title": title});
+            assert_eq!(f.call(Method::POST, "/Users", Some(body), None).await.status, 201);
+        }
+        let list = |filter: &str| {
+            let query = vec![("filter".to_string(), filter.to_string()), ("count".to_string(), "1".to_string())];
+            ScimRequest {
+                method: Method::GET,
+                path: "/Users",
+                query,
+                authorization: Some(&f.token),
+                content_type: None,
+                if_match: None,
+                body: &[],
+                base_url: "https://example.com/scim/v2".into(),
+            }
+        };
+        let body = f.service.handle(list(r#"title eq "countess""#)).await.body.unwrap();
+        assert_eq!((body["totalResults"].clone(), body["itemsPerPage"].clone()), (json!(2), json!(1)));
+        assert_eq!(body["Resources"][0]["title"], "Countess");
+        assert!(
+            body["Resources"][0]["meta"]["location"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://example.com/scim/v2/Users/")
+        );
+        let body = f.service.handle(list(r#"title eq "Admiral" or userName sw "AL""#)).await.body.unwrap();
+        assert_eq!(body["totalResults"], 2);
     }
 
     #[tokio::test]

@@ -5,10 +5,7 @@
 //! Attributes the schemas do not define are kept as sent.
 
 use super::error::ScimError;
-use super::schema::{
-    AttrType, AttributeDef, ENTERPRISE_USER_SCHEMA, Mutability, SchemaDef, USER, USER_SCHEMA, user_attribute,
-    user_extension,
-};
+use super::schema::{AttrType, AttributeDef, Mutability, SchemaDef, USER, USER_SCHEMA, user_attribute, user_extension};
 use serde_json::{Map, Value};
 
 /// Upper bound on the length of any single string value, in bytes.
@@ -233,7 +230,7 @@ impl std::fmt::Display for ErrorPath<'_> {
 }
 
 /// Checks one attribute value against its definition and returns it in canonical form (`None` when unassigned).
-pub fn check_value(def: &AttributeDef, value: Value, path: &str) -> Result<Option<Value>, ScimError> {
+fn check_value(def: &AttributeDef, value: Value, path: &str) -> Result<Option<Value>, ScimError> {
     check_any(def, value, &ErrorPath::root(path))
 }
 
@@ -327,15 +324,11 @@ fn check_single(def: &AttributeDef, value: Value, path: &ErrorPath<'_>) -> Resul
     Ok(Some(value))
 }
 
-/// The enterprise extension object of a stored User, if any.
-pub fn enterprise(attributes: &Map<String, Value>) -> Option<&Map<String, Value>> {
-    attributes.get(ENTERPRISE_USER_SCHEMA).and_then(Value::as_object)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scim::error::ScimType;
+    use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
     use serde_json::json;
 
     fn valid() -> Value {
@@ -428,7 +421,7 @@ mod tests {
         body[ENTERPRISE_USER_SCHEMA] = json!({"department": "R&D", "manager": {"displayName": "Grace"}});
         let doc = UserDoc::from_request(body).unwrap();
         assert_eq!(doc.attributes()["schemas"], json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]));
-        assert_eq!(enterprise(doc.attributes()).unwrap()["manager"]["displayName"], "Grace");
+        assert_eq!(doc.attributes()[ENTERPRISE_USER_SCHEMA]["manager"]["displayName"], "Grace");
     }
 }
 
