@@ -5,16 +5,13 @@
 //! Checking a token against its stored [`KeyRecord`] happens inside the store, in the same round trip as the
 //! operation it authorises, so a revoked key stops working at once.
 
+use crate::secret::SecretSource;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
 use subtle::ConstantTimeEq;
-use tokio::sync::OnceCell;
 
 const TOKEN_PREFIX: &str = "fd";
 const SECRET_BYTES: usize = 32;
@@ -58,59 +55,8 @@ impl std::fmt::Debug for Pepper {
     }
 }
 
-/// Loads the pepper (Lambda: from Secrets Manager).
-pub type PepperLoader = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Pepper, String>> + Send>> + Send + Sync>;
-
-/// Where the pepper comes from: known up front, or loaded once on first need and then kept for the life of the
-/// process. A Lambda function starts the load during init ([`PepperSource::prefetch`]) so that the Secrets
-/// Manager round trip overlaps the runtime's first poll instead of lengthening init; a failed load is retried
-/// on the next request.
-#[derive(Clone)]
-pub struct PepperSource {
-    cell: Arc<OnceCell<Pepper>>,
-    loader: Option<PepperLoader>,
-}
-
-impl PepperSource {
-    /// A pepper already in hand.
-    pub fn ready(pepper: Pepper) -> Self {
-        Self { cell: Arc::new(OnceCell::new_with(Some(pepper))), loader: None }
-    }
-
-    /// A pepper loaded on first need by `loader`.
-    pub fn deferred(loader: PepperLoader) -> Self {
-        Self { cell: Arc::new(OnceCell::new()), loader: Some(loader) }
-    }
-
-    /// Starts loading in the background (no-op once loaded). Needs a Tokio runtime.
-    pub fn prefetch(&self) {
-        let source = self.clone();
-        tokio::spawn(async move {
-            if let Err(reason) = source.get().await {
-                tracing::warn!(%reason, "pepper prefetch failed; retrying on the first request");
-            }
-        });
-    }
-
-    /// The pepper, loading it if needed.
-    pub async fn get(&self) -> Result<&Pepper, String> {
-        let loader = self.loader.clone();
-        self.cell
-            .get_or_try_init(|| async move {
-                match loader {
-                    Some(load) => load().await,
-                    None => Err("no pepper configured".to_string()),
-                }
-            })
-            .await
-    }
-}
-
-impl std::fmt::Debug for PepperSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.cell.initialized() { "PepperSource(loaded)" } else { "PepperSource(pending)" })
-    }
-}
+/// Where the pepper comes from (see [`SecretSource`]).
+pub type PepperSource = SecretSource<Pepper>;
 
 /// HMAC-SHA-256 of a key secret.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -302,21 +248,5 @@ mod tests {
         assert_eq!(format!("{h:?}"), "KeyHash(<redacted>)");
         assert_eq!(format!("{:?}", pepper()), "Pepper(<redacted>)");
         assert!(Pepper::new(vec![1; 8]).is_err());
-    }
-
-    #[tokio::test]
-    async fn deferred_pepper_loads_once_and_retries_after_failure() {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        let calls = Arc::new(AtomicU32::new(0));
-        let counter = Arc::clone(&calls);
-        let source = PepperSource::deferred(Arc::new(move || {
-            let n = counter.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async move { if n == 0 { Err("secret unavailable".to_string()) } else { Ok(pepper()) } })
-        }));
-        assert!(source.get().await.is_err());
-        assert!(source.get().await.is_ok());
-        assert!(source.get().await.is_ok());
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
-        assert!(PepperSource::ready(pepper()).get().await.is_ok());
     }
 }

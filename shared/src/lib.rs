@@ -3,6 +3,7 @@
 //! - [`scim`]: the SCIM 2.0 User resource: schemas, validation, filters, PATCH, errors. Pure, no I/O.
 //! - [`okta`]: the Okta attribute mapping table.
 //! - [`auth`]: directory access keys (Bearer tokens) and their keyed hashes.
+//! - [`secret`]: key material loaded once per process (Secrets Manager in Lambda, 0600 files locally).
 //! - [`store`]: the storage trait and its SQLite and DynamoDB implementations.
 //! - [`service`]: the SCIM operations over a store: authenticate, route, validate, persist.
 //! - [`http`]: the glue between `lambda_http` requests/responses and [`service`].
@@ -14,6 +15,7 @@ pub mod http;
 pub mod okta;
 pub mod runtime;
 pub mod scim;
+pub mod secret;
 pub mod service;
 pub mod store;
 pub mod time;

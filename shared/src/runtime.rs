@@ -1,7 +1,6 @@
 //! Building the service from configuration, and logging.
 
 use crate::auth::{AuthError, Pepper};
-use crate::service::ScimService;
 use crate::store::{Store, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,6 +31,8 @@ pub struct StoreConfig {
     pub dynamodb_table: Option<String>,
     /// Secrets Manager secret holding the pepper (DynamoDB mode).
     pub secret_id: Option<String>,
+    /// Secrets Manager secret holding the session-signing key (DynamoDB mode, sign-in only).
+    pub session_secret_id: Option<String>,
 }
 
 /// Default SQLite data directory.
@@ -53,6 +54,54 @@ impl StoreConfig {
     }
 }
 
+impl StoreConfig {
+    /// The session-signing key's text: `<data dir>/session-key` (created on first use) with SQLite, the
+    /// Secrets Manager secret `session_secret_id` with DynamoDB.
+    pub async fn session_secret(&self) -> Result<String, ConfigError> {
+        match &self.dynamodb_table {
+            Some(_) => {
+                let secret_id = self
+                    .session_secret_id
+                    .as_deref()
+                    .ok_or(ConfigError::Missing("--session-secret-id / FD_SESSION_SECRET_ID"))?;
+                load_secret_text(secret_id).await
+            }
+            None => {
+                let dir = self.data_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+                local_session_secret(&dir)
+            }
+        }
+    }
+}
+
+#[cfg(feature = "sqlite")]
+fn local_session_secret(dir: &std::path::Path) -> Result<String, ConfigError> {
+    std::fs::create_dir_all(dir).map_err(|e| ConfigError::Io(dir.display().to_string(), e))?;
+    let path = dir.join("session-key");
+    crate::secret::local_secret_file(&path, Pepper::generate_text, |t| t.len() >= MIN_SECRET_LEN)
+        .map_err(|e| ConfigError::Io(path.display().to_string(), e))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn local_session_secret(_dir: &std::path::Path) -> Result<String, ConfigError> {
+    Err(ConfigError::NotBuiltIn("SQLite"))
+}
+
+#[cfg(feature = "dynamodb")]
+async fn load_secret_text(secret_id: &str) -> Result<String, ConfigError> {
+    let config = crate::store::dynamodb::aws_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    crate::store::dynamodb::load_secret_text(&secrets, secret_id).await.map_err(|e| ConfigError::Secret(e.to_string()))
+}
+
+#[cfg(not(feature = "dynamodb"))]
+async fn load_secret_text(_secret_id: &str) -> Result<String, ConfigError> {
+    Err(ConfigError::NotBuiltIn("DynamoDB"))
+}
+
+/// Shortest secret text accepted as key material (32 bytes).
+pub const MIN_SECRET_LEN: usize = 32;
+
 #[cfg(feature = "sqlite")]
 fn open_sqlite(dir: PathBuf) -> Result<(Arc<dyn Store>, Pepper), ConfigError> {
     std::fs::create_dir_all(&dir).map_err(|e| ConfigError::Io(dir.display().to_string(), e))?;
@@ -69,29 +118,10 @@ fn open_sqlite(_dir: PathBuf) -> Result<(Arc<dyn Store>, Pepper), ConfigError> {
 /// Reads the local pepper file, creating it (mode 0600) on first use.
 #[cfg(feature = "sqlite")]
 fn local_pepper(path: &std::path::Path) -> Result<Pepper, ConfigError> {
-    use std::io::Write;
-    let io = |e| ConfigError::Io(path.display().to_string(), e);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(Pepper::generate_text().as_bytes()).map_err(io)?;
-            file.sync_all().map_err(io)?;
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(io(e)),
-    }
-    // A concurrent creator may still be writing: wait briefly for a complete pepper.
-    for _ in 0..50 {
-        let text = std::fs::read_to_string(path).map_err(io)?;
-        if let Ok(pepper) = Pepper::new(text.trim().as_bytes().to_vec()) {
-            return Ok(pepper);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    Err(ConfigError::Pepper(AuthError::WeakPepper))
+    let text =
+        crate::secret::local_secret_file(path, Pepper::generate_text, |t| Pepper::new(t.as_bytes().to_vec()).is_ok())
+            .map_err(|e| ConfigError::Io(path.display().to_string(), e))?;
+    Ok(Pepper::new(text.into_bytes())?)
 }
 
 #[cfg(feature = "dynamodb")]
@@ -108,11 +138,14 @@ async fn dynamodb_parts(table: String, secret_id: String) -> (Arc<dyn Store>, cr
     let config = dynamodb::aws_config().await;
     let store = dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
-    let pepper = crate::auth::PepperSource::deferred(Arc::new(move || {
-        let secrets = secrets.clone();
-        let secret_id = secret_id.clone();
-        Box::pin(async move { dynamodb::load_pepper(&secrets, &secret_id).await.map_err(|e| e.to_string()) })
-    }));
+    let pepper = crate::auth::PepperSource::deferred(
+        "pepper",
+        Arc::new(move || {
+            let secrets = secrets.clone();
+            let secret_id = secret_id.clone();
+            Box::pin(async move { dynamodb::load_pepper(&secrets, &secret_id).await.map_err(|e| e.to_string()) })
+        }),
+    );
     (Arc::new(store), pepper)
 }
 
@@ -127,13 +160,42 @@ async fn open_dynamodb(_table: &str, _secret_id: &str) -> Result<(Arc<dyn Store>
 /// The pepper is fetched in the background, overlapping the runtime's first poll for an event; the first request
 /// waits for it if it has not arrived yet, and it is then kept for the life of the container.
 #[cfg(feature = "dynamodb")]
-pub async fn lambda_service() -> Result<ScimService, ConfigError> {
+pub async fn lambda_service() -> Result<crate::service::ScimService, ConfigError> {
     init_logging();
     let table = std::env::var("FD_DYNAMODB_TABLE").map_err(|_| ConfigError::Missing("FD_DYNAMODB_TABLE"))?;
     let secret_id = std::env::var("FD_SECRET_ID").map_err(|_| ConfigError::Missing("FD_SECRET_ID"))?;
     let (store, pepper) = dynamodb_parts(table, secret_id).await;
     pepper.prefetch();
-    Ok(ScimService::with_pepper_source(store, pepper))
+    Ok(crate::service::ScimService::with_pepper_source(store, pepper))
+}
+
+/// The store and the session-signing key as the sign-in function runs them: DynamoDB table
+/// `FD_DYNAMODB_TABLE`, key text from the Secrets Manager secret `FD_SESSION_SECRET_ID`, fetched in the
+/// background from init on (see [`lambda_service`]). Also starts logging.
+#[cfg(feature = "dynamodb")]
+pub async fn lambda_sign_in_parts() -> Result<(Arc<dyn Store>, crate::secret::SecretSource<String>), ConfigError> {
+    use crate::store::dynamodb;
+    init_logging();
+    let table = std::env::var("FD_DYNAMODB_TABLE").map_err(|_| ConfigError::Missing("FD_DYNAMODB_TABLE"))?;
+    let secret_id = std::env::var("FD_SESSION_SECRET_ID").map_err(|_| ConfigError::Missing("FD_SESSION_SECRET_ID"))?;
+    let config = dynamodb::aws_config().await;
+    let store = dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let session_secret = crate::secret::SecretSource::deferred(
+        "session key",
+        Arc::new(move || {
+            let secrets = secrets.clone();
+            let secret_id = secret_id.clone();
+            Box::pin(async move { dynamodb::load_secret_text(&secrets, &secret_id).await.map_err(|e| e.to_string()) })
+        }),
+    );
+    session_secret.prefetch();
+    Ok((Arc::new(store), session_secret))
+}
+
+/// The public base URL (`https://host[/stage]`) from `FD_PUBLIC_URL`, as the template sets it.
+pub fn public_url_from_env() -> Result<String, ConfigError> {
+    std::env::var("FD_PUBLIC_URL").map_err(|_| ConfigError::Missing("FD_PUBLIC_URL"))
 }
 
 /// Structured JSON logs on stderr (stdout stays free for command output), filtered by `RUST_LOG` (default `info`).

@@ -93,7 +93,7 @@ enum Route<'a> {
 impl ScimService {
     /// A service over `store`, hashing presented keys with `pepper`.
     pub fn new(store: Arc<dyn Store>, pepper: Pepper) -> Self {
-        Self::with_pepper_source(store, PepperSource::ready(pepper))
+        Self::with_pepper_source(store, PepperSource::ready("pepper", pepper))
     }
 
     /// A service whose pepper may still be loading.

@@ -314,9 +314,9 @@ async fn pepper_secret_is_created_once_and_loads() {
     let config = dynamodb::emulator_config(&endpoint()).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let id = format!("fd-pepper-{}", new_id());
-    assert!(dynamodb::bootstrap_secret(&secrets, &id).await.unwrap());
+    assert!(dynamodb::bootstrap_secret(&secrets, &id, "test secret").await.unwrap());
     let first = dynamodb::load_pepper(&secrets, &id).await.unwrap();
-    assert!(!dynamodb::bootstrap_secret(&secrets, &id).await.unwrap());
+    assert!(!dynamodb::bootstrap_secret(&secrets, &id, "test secret").await.unwrap());
     let again = dynamodb::load_pepper(&secrets, &id).await.unwrap();
     // Same secret, same keyed hashes.
     assert!(first.hash("secret").matches(&again.hash("secret")));

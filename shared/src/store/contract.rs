@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the report
 
-use super::{Directory, Store, StoreError};
+use super::{Directory, SamlConfig, Store, StoreError};
 use crate::auth::{Credential, Pepper, issue_key, new_id};
 use crate::scim::schema::USER_SCHEMA;
 use crate::scim::user::{UserDoc, UserRecord};
@@ -28,6 +28,10 @@ macro_rules! store_contract_tests {
             list_pages_are_stable_and_complete,
             external_ids_are_indexed,
             scans_walk_the_directory_by_id,
+            saml_configuration_is_kept_per_directory,
+            sign_in_lookups_stay_in_their_directory,
+            saml_requests_are_taken_once,
+            assertions_are_recorded_once,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -313,4 +317,96 @@ pub async fn shared_between_handles(admin: &dyn Store, server: &dyn Store) {
     assert_eq!(admin.get_directory(&dir.id).await.unwrap(), Some(dir.clone()));
     admin.revoke_key(&dir.id, &cred.key_id, &crate::time::now_rfc3339()).await.unwrap();
     assert!(matches!(server.get_user(&cred, &record.id).await, Err(StoreError::Unauthorized)));
+}
+
+fn saml_config(login_url: &str) -> SamlConfig {
+    SamlConfig {
+        login_url: login_url.to_string(),
+        certificates: vec!["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".to_string()],
+        idp_entity_id: Some("http://www.okta.com/exk1".to_string()),
+        relay_state_allow_list: vec!["https://app.example.com/".to_string()],
+        allow_sha1: false,
+        updated: crate::time::now_rfc3339(),
+    }
+}
+
+pub async fn saml_configuration_is_kept_per_directory(store: &dyn Store) {
+    let (a, _) = new_tenant(store, "Contract SAML A").await;
+    let (b, _) = new_tenant(store, "Contract SAML B").await;
+    assert_eq!(store.saml_config(&a.id).await.unwrap(), None);
+
+    let config = saml_config("https://example.okta.com/app/x/sso/saml");
+    store.set_saml_config(&a.id, &config).await.unwrap();
+    assert_eq!(store.saml_config(&a.id).await.unwrap(), Some(config.clone()));
+    assert_eq!(store.saml_config(&b.id).await.unwrap(), None);
+    // The directory itself is unchanged by its sign-in configuration.
+    assert_eq!(store.get_directory(&a.id).await.unwrap(), Some(a.clone()));
+
+    let rotated = SamlConfig { certificates: vec![config.certificates[0].clone(), "second".into()], ..config };
+    store.set_saml_config(&a.id, &rotated).await.unwrap();
+    assert_eq!(store.saml_config(&a.id).await.unwrap(), Some(rotated));
+
+    store.clear_saml_config(&a.id).await.unwrap();
+    assert_eq!(store.saml_config(&a.id).await.unwrap(), None);
+    store.clear_saml_config(&a.id).await.unwrap();
+
+    let nowhere = new_id();
+    assert!(matches!(store.set_saml_config(&nowhere, &saml_config("https://x")).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.clear_saml_config(&nowhere).await, Err(StoreError::NotFound)));
+    assert_eq!(store.saml_config(&nowhere).await.unwrap(), None);
+    assert_eq!(store.saml_config("").await.unwrap(), None);
+}
+
+pub async fn sign_in_lookups_stay_in_their_directory(store: &dyn Store) {
+    let (a, cred_a) = new_tenant(store, "Contract sign-in A").await;
+    let (b, _) = new_tenant(store, "Contract sign-in B").await;
+    let ada = create(store, &cred_a, user("Ada@Example.com")).await;
+
+    assert_eq!(store.sign_in_user(&a.id, "ada@example.COM").await.unwrap(), Some(ada.clone()));
+    assert_eq!(store.sign_in_user(&b.id, "ada@example.com").await.unwrap(), None);
+    assert_eq!(store.sign_in_user(&a.id, "nobody@example.com").await.unwrap(), None);
+    assert_eq!(store.session_user(&a.id, &ada.id).await.unwrap(), Some(ada.clone()));
+    assert_eq!(store.session_user(&b.id, &ada.id).await.unwrap(), None);
+    assert_eq!(store.session_user(&a.id, "").await.unwrap(), None);
+    assert_eq!(store.session_user(&a.id, &"x".repeat(2000)).await.unwrap(), None);
+
+    // Lookups see changes at once.
+    let mut doc = ada.doc.clone().into_attributes();
+    doc.insert("active".into(), json!(false));
+    let inactive = ada.successor(UserDoc::from_stored(doc));
+    store.replace_user(&cred_a, &ada, &inactive).await.unwrap();
+    let seen = store.sign_in_user(&a.id, "ada@example.com").await.unwrap().unwrap();
+    assert!(!seen.doc.active());
+    assert!(!store.session_user(&a.id, &ada.id).await.unwrap().unwrap().doc.active());
+}
+
+pub async fn saml_requests_are_taken_once(store: &dyn Store) {
+    let (a, _) = new_tenant(store, "Contract AuthnRequest A").await;
+    let (b, _) = new_tenant(store, "Contract AuthnRequest B").await;
+    let now = 1_900_000_000;
+    store.remember_saml_request(&a.id, "_req1", now + 600).await.unwrap();
+    store.remember_saml_request(&a.id, "_req2", now + 600).await.unwrap();
+    store.remember_saml_request(&a.id, "_old", now - 1).await.unwrap();
+
+    assert!(!store.take_saml_request(&b.id, "_req1", now).await.unwrap(), "another directory's request");
+    assert!(store.take_saml_request(&a.id, "_req1", now).await.unwrap());
+    assert!(!store.take_saml_request(&a.id, "_req1", now).await.unwrap(), "taken twice");
+    assert!(!store.take_saml_request(&a.id, "_old", now).await.unwrap(), "expired (not yet deleted by TTL)");
+    assert!(!store.take_saml_request(&a.id, "_never", now).await.unwrap());
+    assert!(!store.take_saml_request(&a.id, "_req2", now + 600).await.unwrap(), "expires at its deadline");
+}
+
+pub async fn assertions_are_recorded_once(store: &dyn Store) {
+    let (a, _) = new_tenant(store, "Contract assertions A").await;
+    let (b, _) = new_tenant(store, "Contract assertions B").await;
+    let now = 1_900_000_000;
+    assert!(store.record_assertion(&a.id, "_a1", now + 300, now).await.unwrap());
+    assert!(!store.record_assertion(&a.id, "_a1", now + 300, now + 10).await.unwrap(), "replay");
+    assert!(store.record_assertion(&b.id, "_a1", now + 300, now).await.unwrap(), "ids are per directory");
+    assert!(store.record_assertion(&a.id, "_a2", now + 300, now).await.unwrap());
+    // Once expired (and perhaps not yet deleted by TTL), the id no longer counts.
+    assert!(store.record_assertion(&a.id, "_a1", now + 900, now + 300).await.unwrap());
+    let long = "x".repeat(5000);
+    assert!(store.record_assertion(&a.id, &long, now + 300, now).await.unwrap());
+    assert!(!store.record_assertion(&a.id, &long, now + 300, now).await.unwrap());
 }

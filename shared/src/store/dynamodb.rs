@@ -6,11 +6,13 @@
 //!
 //! | item            | `pk`        | `sk`                    | attributes                                                    |
 //! |-----------------|-------------|-------------------------|---------------------------------------------------------------|
-//! | directory       | `DIRECTORY` | `<dir id>`              | `name`, `created`                                             |
+//! | directory       | `DIRECTORY` | `<dir id>`              | `name`, `created`, `saml`? (JSON [`SamlConfig`])             |
 //! | access key      | `DIR#<dir>` | `KEY#<key id>`          | `name`, `hash` (hex), `created`, `revoked`?                   |
 //! | user            | `DIR#<dir>` | `USER#<id>`             | `id`, `doc` (JSON), `version`, `created`, `lastModified`, `unameKey`, `extKey`? |
 //! | userName claim  | `DIR#<dir>` | `UNAME#<folded name>`   | a copy of the user: `id`, `doc`, `version`, `created`, `lastModified` |
 //! | user counter    | `DIR#<dir>` | `COUNT#<0..15>`         | `n`                                                           |
+//! | AuthnRequest    | `DIR#<dir>` | `SAMLREQ#<sha256 of id>`| `expiresAt` (TTL)                                             |
+//! | seen assertion  | `DIR#<dir>` | `SAMLID#<sha256 of id>` | `expiresAt` (TTL)                                             |
 //!
 //! The LSI `byExternalId` (`pk` HASH, `extKey` RANGE, projection ALL) indexes user items only: claims carry no
 //! `extKey`. Sort keys are limited to 1024 bytes, so a folded userName or an externalId too long to be a key is
@@ -23,8 +25,15 @@
 //! `find_user_by_user_name` are one `BatchGetItem` (key item + user or claim item), every write is one
 //! `TransactWriteItems` whose first action is a `ConditionCheck` on the key item. Writes keep the user item, its
 //! userName claim and the sharded user counter consistent in that one transaction.
+//!
+//! # Sign-in
+//!
+//! AuthnRequest ids and accepted assertion ids are single-use items with a TTL. DynamoDB deletes expired items
+//! late (hours; an emulator never), so every condition compares `expiresAt` with the current time itself:
+//! `take_saml_request` is a `DeleteItem` conditioned on an unexpired item, `record_assertion` a `PutItem`
+//! conditioned on no unexpired item.
 
-use super::{Directory, Store, StoreError, UserPage};
+use super::{Directory, SamlConfig, Store, StoreError, UserPage};
 use crate::auth::{Credential, KeyHash, KeyRecord, Pepper};
 use crate::scim::user::{UserDoc, UserRecord, user_name_key};
 use async_trait::async_trait;
@@ -324,6 +333,14 @@ fn ext_key(external_id: &str) -> String {
     } else {
         format!("#sha256:{}", sha256_hex(external_id))
     }
+}
+
+fn saml_request_sk(request_id: &str) -> String {
+    format!("SAMLREQ#{}", sha256_hex(request_id))
+}
+
+fn assertion_sk(assertion_id: &str) -> String {
+    format!("SAMLID#{}", sha256_hex(assertion_id))
 }
 
 fn primary_key(pk: String, sk: String) -> Item {
@@ -675,6 +692,53 @@ impl DynamoStore {
     }
 
     /// The directory's user count: the sum of its counter shards.
+    /// One item by key (strongly consistent); `None` for keys DynamoDB could not hold.
+    async fn get_item(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
+        if unusable_key(&sk) || unusable_key(&pk) {
+            return Ok(None);
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// Applies `expression` (naming `#saml`, valued by `:saml`) to an existing directory item.
+    async fn update_directory(
+        &self,
+        directory: &str,
+        expression: &str,
+        value: Option<AttributeValue>,
+    ) -> Result<(), StoreError> {
+        if unusable_key(directory) {
+            return Err(StoreError::NotFound);
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(DIRECTORY_PK.into(), directory.into())))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#saml", "saml")
+            .set_expression_attribute_values(value.map(|v| HashMap::from([(":saml".to_string(), v)])))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
     async fn count_users(&self, directory: &str) -> Result<u64, StoreError> {
         let shards = self.query_all("Query", self.query_prefix(&dir_pk(directory), "COUNT#"), None).await?;
         let mut total: i64 = 0;
@@ -1090,6 +1154,113 @@ impl Store for DynamoStore {
             Err(reasons) => Err(cancelled("delete_user", &reasons)),
         }
     }
+
+    async fn set_saml_config(&self, directory: &str, config: &SamlConfig) -> Result<(), StoreError> {
+        let json = serde_json::to_string(config).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.update_directory(directory, "SET #saml = :saml", Some(s(json))).await
+    }
+
+    async fn saml_config(&self, directory: &str) -> Result<Option<SamlConfig>, StoreError> {
+        if unusable_key(directory) {
+            return Ok(None);
+        }
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(DIRECTORY_PK.into(), directory.into())))
+            .projection_expression("#saml")
+            .expression_attribute_names("#saml", "saml")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        match out.item.as_ref().map(|item| get_opt_s(item, "saml")).transpose()?.flatten() {
+            Some(json) => serde_json::from_str(&json).map(Some).map_err(|_| corrupt("saml")),
+            None => Ok(None),
+        }
+    }
+
+    async fn clear_saml_config(&self, directory: &str) -> Result<(), StoreError> {
+        self.update_directory(directory, "REMOVE #saml", None).await
+    }
+
+    async fn sign_in_user(&self, directory: &str, user_name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let folded = user_name_key(user_name);
+        let Some(claim) = self.get_item(dir_pk(directory), claim_sk(&folded)).await? else {
+            return Ok(None);
+        };
+        let user = user_from_item(&claim)?;
+        // Digest-keyed claims: confirm the name itself.
+        Ok((user.doc.user_name_key() == folded).then_some(user))
+    }
+
+    async fn session_user(&self, directory: &str, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.get_item(dir_pk(directory), user_sk(id)).await?.as_ref().map(user_from_item).transpose()
+    }
+
+    async fn remember_saml_request(
+        &self,
+        directory: &str,
+        request_id: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut item = primary_key(dir_pk(directory), saml_request_sk(request_id));
+        item.insert(TTL_ATTRIBUTE.into(), n(expires_at));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn take_saml_request(&self, directory: &str, request_id: &str, now: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(dir_pk(directory), saml_request_sk(request_id))))
+            .condition_expression("attribute_exists(pk) AND #exp > :now")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("DeleteItem", e)),
+        }
+    }
+
+    async fn record_assertion(
+        &self,
+        directory: &str,
+        assertion_id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut item = primary_key(dir_pk(directory), assertion_sk(assertion_id));
+        item.insert(TTL_ATTRIBUTE.into(), n(expires_at));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // An expired record that TTL has not deleted yet does not count.
+            .condition_expression("attribute_not_exists(pk) OR #exp <= :now")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("PutItem", e)),
+        }
+    }
 }
 
 /// Whether `sort_key` cannot be a DynamoDB key value (empty or over-long): it then names no item.
@@ -1264,9 +1435,13 @@ pub async fn bootstrap_table(client: &Client, table: &str) -> Result<bool, Store
 // Secrets Manager
 // ---------------------------------------------------------------------------------------------------------------
 
-/// Creates the pepper secret `secret_id` with a fresh [`Pepper::generate_text`] value unless it exists.
-/// Returns whether it was created.
-pub async fn bootstrap_secret(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<bool, StoreError> {
+/// Creates the secret `secret_id` (the pepper, or the session-signing key) with a fresh random value
+/// ([`Pepper::generate_text`]) unless it exists. Returns whether it was created.
+pub async fn bootstrap_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+    description: &str,
+) -> Result<bool, StoreError> {
     match client.describe_secret().secret_id(secret_id).send().await {
         Ok(_) => return Ok(false),
         Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {}
@@ -1275,7 +1450,7 @@ pub async fn bootstrap_secret(client: &aws_sdk_secretsmanager::Client, secret_id
     let created = client
         .create_secret()
         .name(secret_id)
-        .description("HMAC pepper for directory access keys")
+        .description(description)
         .secret_string(Pepper::generate_text())
         .send()
         .await;
@@ -1288,12 +1463,16 @@ pub async fn bootstrap_secret(client: &aws_sdk_secretsmanager::Client, secret_id
 
 /// Reads the pepper: the bytes of the secret's `SecretString`.
 pub async fn load_pepper(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<Pepper, StoreError> {
-    let out =
-        client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| sdk_error("GetSecretValue", e))?;
-    let text =
-        out.secret_string.ok_or_else(|| StoreError::Backend(format!("secret {secret_id} has no SecretString")))?;
+    let text = load_secret_text(client, secret_id).await?;
     Pepper::new(text.into_bytes())
         .map_err(|_| StoreError::Backend(format!("secret {secret_id} is too short to be a pepper (32 bytes minimum)")))
+}
+
+/// Reads a secret's `SecretString`.
+pub async fn load_secret_text(client: &aws_sdk_secretsmanager::Client, secret_id: &str) -> Result<String, StoreError> {
+    let out =
+        client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| sdk_error("GetSecretValue", e))?;
+    out.secret_string.ok_or_else(|| StoreError::Backend(format!("secret {secret_id} has no SecretString")))
 }
 
 #[cfg(test)]

@@ -27,6 +27,28 @@ pub struct Directory {
     pub created: String,
 }
 
+/// A directory's SAML sign-in configuration, as an admin sets it (`fd-admin saml set`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SamlConfig {
+    /// The IdP's single sign-on URL (Okta's "Identity Provider Single Sign-On URL"): where SP-initiated
+    /// sign-in sends the browser.
+    pub login_url: String,
+    /// The IdP's signing certificates (PEM), the only keys trusted for this directory; several during a rotation.
+    pub certificates: Vec<String>,
+    /// When set, every response's `Issuer` must equal it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_entity_id: Option<String>,
+    /// Absolute URLs allowed as RelayState targets, besides relative paths (an entry ending in `/` allows
+    /// everything below it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relay_state_allow_list: Vec<String>,
+    /// Accept SHA-1 digests and RSA-SHA1 signatures (off unless the directory opts in).
+    #[serde(default)]
+    pub allow_sha1: bool,
+    /// RFC 3339 time of the last change.
+    pub updated: String,
+}
+
 /// One page of users.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserPage {
@@ -117,4 +139,33 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Deletes `previous` if its stored version is unchanged, releasing its userName.
     async fn delete_user(&self, credential: &Credential, previous: &UserRecord) -> Result<(), StoreError>;
+
+    // --- sign-in; the caller has proved itself another way: an admin, a verified SAML assertion, a session ---
+
+    /// Sets the directory's SAML configuration; [`StoreError::NotFound`] if the directory does not exist.
+    async fn set_saml_config(&self, directory: &str, config: &SamlConfig) -> Result<(), StoreError>;
+    /// The directory's SAML configuration, if sign-in is configured.
+    async fn saml_config(&self, directory: &str) -> Result<Option<SamlConfig>, StoreError>;
+    /// Removes the directory's SAML configuration (sign-in stops); [`StoreError::NotFound`] if the directory
+    /// does not exist.
+    async fn clear_saml_config(&self, directory: &str) -> Result<(), StoreError>;
+    /// The user of `directory` whose userName equals `user_name` case-insensitively.
+    async fn sign_in_user(&self, directory: &str, user_name: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// The user of `directory` with this id.
+    async fn session_user(&self, directory: &str, id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Remembers an outstanding AuthnRequest id until `expires_at` (Unix seconds).
+    async fn remember_saml_request(&self, directory: &str, request_id: &str, expires_at: i64)
+    -> Result<(), StoreError>;
+    /// Consumes an outstanding, unexpired AuthnRequest id of `directory`: true the first time, false after
+    /// (or if it never existed, or expired before `now`).
+    async fn take_saml_request(&self, directory: &str, request_id: &str, now: i64) -> Result<bool, StoreError>;
+    /// Records an accepted assertion id until `expires_at` (Unix seconds): true the first time, false if the
+    /// id is already recorded and unexpired at `now` (a replay).
+    async fn record_assertion(
+        &self,
+        directory: &str,
+        assertion_id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
 }

@@ -3,7 +3,7 @@
 //! Calls are short and run inline on the calling task under one connection lock; writes use `BEGIN IMMEDIATE`
 //! so concurrent processes serialise on the database lock instead of failing half-way.
 
-use super::{Directory, Store, StoreError, UserPage};
+use super::{Directory, SamlConfig, Store, StoreError, UserPage};
 use crate::auth::{Credential, KeyHash, KeyRecord};
 use crate::scim::user::{UserDoc, UserRecord, user_name_key};
 use async_trait::async_trait;
@@ -41,6 +41,18 @@ CREATE TABLE IF NOT EXISTS users (
     UNIQUE (directory, user_name_key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS users_by_external_id ON users (directory, external_id) WHERE external_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS saml_configs (
+    directory TEXT PRIMARY KEY REFERENCES directories(id),
+    config    TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS saml_once (
+    directory  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (directory, kind, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS saml_once_by_expiry ON saml_once (expires_at);
 ";
 
 /// SQLite-backed [`Store`].
@@ -215,6 +227,19 @@ fn check_credential(conn: &Connection, credential: &Credential) -> Result<(), St
     }
 }
 
+fn directory_exists(conn: &Connection, directory: &str) -> Result<(), StoreError> {
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM directories WHERE id = ?1)")
+        .and_then(|mut stmt| stmt.query_row(params![directory], |r| r.get(0)))
+        .map_err(backend)?;
+    if exists { Ok(()) } else { Err(StoreError::NotFound) }
+}
+
+/// Forgets single-use SAML ids that expired before `now`.
+fn purge_expired(conn: &Connection, now: i64) -> Result<(), StoreError> {
+    run(conn, "DELETE FROM saml_once WHERE expires_at <= ?1", params![now]).map(|_| ())
+}
+
 const USER_COLUMNS: &str = "id, version, created, last_modified, doc";
 
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, String, String, String)> {
@@ -275,12 +300,7 @@ impl Store for SqliteStore {
     async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
         let conn = self.lock();
         let tx = Tx::write(&conn)?;
-        let exists: bool = tx
-            .query_row("SELECT EXISTS (SELECT 1 FROM directories WHERE id = ?1)", params![key.directory], |r| r.get(0))
-            .map_err(backend)?;
-        if !exists {
-            return Err(StoreError::NotFound);
-        }
+        directory_exists(&tx, &key.directory)?;
         run(
             &tx,
             "INSERT INTO access_keys (directory, id, name, hash, created, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -456,6 +476,98 @@ impl Store for SqliteStore {
             params![credential.directory, previous.id, previous.version as i64],
         )?;
         if deleted == 1 { tx.commit() } else { Err(missing_or_changed(&tx, &credential.directory, &previous.id)?) }
+    }
+
+    async fn set_saml_config(&self, directory: &str, config: &SamlConfig) -> Result<(), StoreError> {
+        let json = serde_json::to_string(config).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
+        directory_exists(&tx, directory)?;
+        run(
+            &tx,
+            "INSERT INTO saml_configs (directory, config) VALUES (?1, ?2)
+             ON CONFLICT (directory) DO UPDATE SET config = excluded.config",
+            params![directory, json],
+        )?;
+        tx.commit()
+    }
+
+    async fn saml_config(&self, directory: &str) -> Result<Option<SamlConfig>, StoreError> {
+        let json: Option<String> = self
+            .lock()
+            .prepare_cached("SELECT config FROM saml_configs WHERE directory = ?1")
+            .and_then(|mut stmt| stmt.query_row(params![directory], |r| r.get(0)).optional())
+            .map_err(backend)?;
+        json.map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| StoreError::Backend(format!("stored SAML configuration of {directory}: {e}")))
+    }
+
+    async fn clear_saml_config(&self, directory: &str) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
+        directory_exists(&tx, directory)?;
+        run(&tx, "DELETE FROM saml_configs WHERE directory = ?1", params![directory])?;
+        tx.commit()
+    }
+
+    async fn sign_in_user(&self, directory: &str, user_name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND user_name_key = ?2");
+        Ok(query_users(&self.lock(), &sql, params![directory, user_name_key(user_name)])?.pop())
+    }
+
+    async fn session_user(&self, directory: &str, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
+        Ok(query_users(&self.lock(), &sql, params![directory, id])?.pop())
+    }
+
+    async fn remember_saml_request(
+        &self,
+        directory: &str,
+        request_id: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        run(
+            &self.lock(),
+            "INSERT INTO saml_once (directory, kind, id, expires_at) VALUES (?1, 'request', ?2, ?3)
+             ON CONFLICT DO UPDATE SET expires_at = excluded.expires_at",
+            params![directory, request_id, expires_at],
+        )?;
+        Ok(())
+    }
+
+    async fn take_saml_request(&self, directory: &str, request_id: &str, now: i64) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
+        let taken = run(
+            &tx,
+            "DELETE FROM saml_once WHERE directory = ?1 AND kind = 'request' AND id = ?2 AND expires_at > ?3",
+            params![directory, request_id, now],
+        )?;
+        purge_expired(&tx, now)?;
+        tx.commit()?;
+        Ok(taken == 1)
+    }
+
+    async fn record_assertion(
+        &self,
+        directory: &str,
+        assertion_id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
+        // An expired record does not count: purge first.
+        purge_expired(&tx, now)?;
+        let inserted = run(
+            &tx,
+            "INSERT INTO saml_once (directory, kind, id, expires_at) VALUES (?1, 'assertion', ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            params![directory, assertion_id, expires_at],
+        )?;
+        tx.commit()?;
+        Ok(inserted == 1)
     }
 }
 

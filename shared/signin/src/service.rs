@@ -1,0 +1,294 @@
+//! The sign-in operations over a store: the ACS, SP-initiated login, SP metadata and `/me`.
+//!
+//! Every value taken from a SAML response comes from [`fd_saml::validate_response`], which verifies the
+//! signature with this directory's certificates only and parses only the signed bytes. This module adds what
+//! needs state: the directory's configuration, outstanding AuthnRequests (each answered once), the replay
+//! cache (each assertion accepted once), the user lookup (active users only) and the session.
+
+use crate::config::validation_policy;
+use crate::endpoints::SpEndpoints;
+use crate::relay;
+use crate::session::{Session, SessionKey};
+use fd_saml::{MAX_ENCODED_RESPONSE_LEN, MAX_RELAY_STATE_LEN, SamlError};
+use fd_shared::auth::is_id;
+use fd_shared::secret::SecretSource;
+use fd_shared::store::{Store, StoreError};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// How long an AuthnRequest id waits for its answer.
+pub const REQUEST_LIFETIME: time::Duration = time::Duration::minutes(10);
+/// Largest ACS request body looked at: the encoded response limit, percent-encoded, plus RelayState.
+pub const MAX_FORM_BYTES: usize = 3 * MAX_ENCODED_RESPONSE_LEN + 8 * 1024;
+/// Longest RelayState followed (longer ones are ignored: the user lands on `/`).
+pub const MAX_RELAY_STATE_FOLLOWED: usize = 1024;
+/// Media type of SP metadata.
+pub const METADATA_CONTENT_TYPE: &str = "application/samlmetadata+xml";
+
+/// What to answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignInResponse {
+    /// `303 See Other` to `location`, setting the session cookie when signed in.
+    Redirect { location: String, set_cookie: Option<String> },
+    /// `200` SP metadata XML.
+    Metadata(String),
+    /// `200` the signed-in user's SCIM resource.
+    Me { resource: serde_json::Value, etag: String },
+    /// `401` on `/me`: no valid session, or the user is gone or deactivated.
+    Unauthenticated,
+    /// A refusal: status and a short plain-text message (the reason is logged, never shown).
+    Refused { status: u16, message: &'static str },
+}
+
+/// Why a request was refused; logged, never shown to the client.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("not a SAML response: {0}")]
+    NotSaml(&'static str),
+    #[error("no such directory")]
+    NoDirectory,
+    #[error("the directory has no SAML configuration")]
+    NotConfigured,
+    #[error("stored SAML configuration is unusable: {0}")]
+    BadConfig(fd_saml::ConfigError),
+    #[error("{0}")]
+    Saml(SamlError),
+    #[error("InResponseTo names no outstanding request of this directory")]
+    UnknownRequest,
+    #[error("assertion already used (replay)")]
+    Replay,
+    #[error("no user of this directory has the asserted userName")]
+    UnknownUser,
+    #[error("the user is deactivated")]
+    Inactive,
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("session key: {0}")]
+    SessionKey(String),
+}
+
+impl Refusal {
+    fn response(&self) -> SignInResponse {
+        let (status, message) = match self {
+            Refusal::NotSaml(_) => (400, "Not a SAML response."),
+            Refusal::Saml(e) if e.http_status() == 400 => (400, "Not a SAML response."),
+            Refusal::NoDirectory => (404, "Not found."),
+            Refusal::Store(_) | Refusal::SessionKey(_) => (503, "Sign-in is temporarily unavailable."),
+            _ => (403, "Sign-in failed."),
+        };
+        SignInResponse::Refused { status, message }
+    }
+
+    fn log(&self, directory: &str, operation: &'static str) {
+        match self {
+            Refusal::Store(_) | Refusal::SessionKey(_) | Refusal::BadConfig(_) => {
+                tracing::error!(directory, operation, reason = %self, "sign-in unavailable")
+            }
+            _ => tracing::warn!(directory, operation, reason = %self, "sign-in refused"),
+        }
+    }
+}
+
+/// Sign-in over a store, for one deployment (one public base URL).
+pub struct SignInService {
+    store: Arc<dyn Store>,
+    session_secret: SecretSource<String>,
+    endpoints: SpEndpoints,
+}
+
+impl SignInService {
+    /// A service over `store`, signing sessions with the key text from `session_secret`.
+    pub fn new(store: Arc<dyn Store>, session_secret: SecretSource<String>, endpoints: SpEndpoints) -> Self {
+        Self { store, session_secret, endpoints }
+    }
+
+    /// The SP's URLs.
+    pub fn endpoints(&self) -> &SpEndpoints {
+        &self.endpoints
+    }
+
+    /// `POST /saml/{directory}/acs`: the HTTP-POST binding form (`SAMLResponse`, optional `RelayState`).
+    pub async fn acs(
+        &self,
+        directory: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> SignInResponse {
+        match self.try_acs(directory, content_type, body, now).await {
+            Ok(response) => response,
+            Err(refusal) => {
+                refusal.log(directory, "acs");
+                refusal.response()
+            }
+        }
+    }
+
+    async fn try_acs(
+        &self,
+        directory: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<SignInResponse, Refusal> {
+        let form = PostForm::parse(content_type, body)?;
+        if !is_id(directory) {
+            return Err(Refusal::NotConfigured);
+        }
+        let config = self.store.saml_config(directory).await?.ok_or(Refusal::NotConfigured)?;
+        let policy = validation_policy(&self.endpoints, directory, &config).map_err(Refusal::BadConfig)?;
+        let verified =
+            fd_saml::validate_response(form.saml_response.as_bytes(), &policy, now).map_err(Refusal::Saml)?;
+        let now_unix = now.unix_timestamp();
+        if let Some(request_id) = &verified.in_response_to {
+            if !self.store.take_saml_request(directory, request_id, now_unix).await? {
+                return Err(Refusal::UnknownRequest);
+            }
+        }
+        let keep_until = (verified.not_on_or_after + policy.clock_skew).unix_timestamp();
+        if !self.store.record_assertion(directory, &verified.assertion_id, keep_until, now_unix).await? {
+            return Err(Refusal::Replay);
+        }
+        let user = self.store.sign_in_user(directory, &verified.name_id).await?.ok_or(Refusal::UnknownUser)?;
+        if !user.doc.active() {
+            return Err(Refusal::Inactive);
+        }
+        let key = self.session_key().await?;
+        let session = Session {
+            directory: directory.to_string(),
+            user_id: user.id.clone(),
+            expires_at: (now + crate::session::SESSION_LIFETIME).unix_timestamp(),
+        };
+        let relay_state = form.relay_state.as_deref().filter(|r| r.len() <= MAX_RELAY_STATE_FOLLOWED);
+        let location = relay::redirect_target(relay_state, &config.relay_state_allow_list);
+        tracing::info!(
+            directory,
+            user_id = %user.id,
+            signed_response = verified.signed.response,
+            signed_assertion = verified.signed.assertion,
+            sp_initiated = verified.in_response_to.is_some(),
+            "signed in"
+        );
+        Ok(SignInResponse::Redirect { location, set_cookie: Some(session.set_cookie(&key, now_unix)) })
+    }
+
+    /// `GET /saml/{directory}/login`: SP-initiated sign-in, an AuthnRequest by HTTP-Redirect to the IdP.
+    pub async fn login(&self, directory: &str, relay_state: Option<&str>, now: OffsetDateTime) -> SignInResponse {
+        match self.try_login(directory, relay_state, now).await {
+            Ok(response) => response,
+            Err(refusal) => {
+                refusal.log(directory, "login");
+                match refusal {
+                    Refusal::NotConfigured => {
+                        SignInResponse::Refused { status: 404, message: "Sign-in is not configured." }
+                    }
+                    other => other.response(),
+                }
+            }
+        }
+    }
+
+    async fn try_login(
+        &self,
+        directory: &str,
+        relay_state: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<SignInResponse, Refusal> {
+        if !is_id(directory) {
+            return Err(Refusal::NotConfigured);
+        }
+        let config = self.store.saml_config(directory).await?.ok_or(Refusal::NotConfigured)?;
+        let relay_state = relay_state
+            .filter(|r| r.len() <= MAX_RELAY_STATE_LEN && relay::is_acceptable(r, &config.relay_state_allow_list));
+        let request_id = fd_saml::new_request_id();
+        let sp = self.endpoints.sp_settings(directory);
+        let redirect = fd_saml::authn_request_redirect(&sp, &config.login_url, &request_id, relay_state, now)
+            .map_err(Refusal::BadConfig)?;
+        let expires = (now + REQUEST_LIFETIME).unix_timestamp();
+        self.store.remember_saml_request(directory, &request_id, expires).await?;
+        Ok(SignInResponse::Redirect { location: redirect.url, set_cookie: None })
+    }
+
+    /// `GET /saml/{directory}/metadata`: the SP metadata (entity id, ACS URL, NameID format).
+    pub async fn metadata(&self, directory: &str) -> SignInResponse {
+        let result = async {
+            if !is_id(directory) || self.store.get_directory(directory).await?.is_none() {
+                return Err(Refusal::NoDirectory);
+            }
+            fd_saml::sp_metadata_xml(&self.endpoints.sp_settings(directory)).map_err(Refusal::BadConfig)
+        };
+        match result.await {
+            Ok(xml) => SignInResponse::Metadata(xml),
+            Err(refusal) => {
+                refusal.log(directory, "metadata");
+                refusal.response()
+            }
+        }
+    }
+
+    /// `GET /me`: the signed-in user's SCIM resource, looked up afresh (a deactivated user is refused).
+    pub async fn me(&self, cookie_header: Option<&str>, now: OffsetDateTime) -> SignInResponse {
+        let Some(value) = cookie_header.and_then(crate::session::cookie_value) else {
+            return SignInResponse::Unauthenticated;
+        };
+        let key = match self.session_key().await {
+            Ok(key) => key,
+            Err(refusal) => {
+                refusal.log("", "me");
+                return refusal.response();
+            }
+        };
+        let Some(session) = Session::open(value, &key, now.unix_timestamp()) else {
+            return SignInResponse::Unauthenticated;
+        };
+        match self.store.session_user(&session.directory, &session.user_id).await {
+            Ok(Some(user)) if user.doc.active() => {
+                let etag = user.etag();
+                SignInResponse::Me { resource: user.into_scim(&self.endpoints.users_url()), etag }
+            }
+            Ok(_) => SignInResponse::Unauthenticated,
+            Err(e) => {
+                let refusal = Refusal::Store(e);
+                refusal.log(&session.directory, "me");
+                refusal.response()
+            }
+        }
+    }
+
+    async fn session_key(&self) -> Result<SessionKey, Refusal> {
+        let text = self.session_secret.get().await.map_err(Refusal::SessionKey)?;
+        SessionKey::new(text.as_bytes().to_vec()).map_err(|e| Refusal::SessionKey(e.to_string()))
+    }
+}
+
+/// The HTTP-POST binding's form fields.
+struct PostForm {
+    saml_response: String,
+    relay_state: Option<String>,
+}
+
+impl PostForm {
+    fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, Refusal> {
+        let media_type = content_type.and_then(|c| c.split(';').next()).map(str::trim);
+        if !media_type.is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded")) {
+            return Err(Refusal::NotSaml("not a form post"));
+        }
+        if body.len() > MAX_FORM_BYTES {
+            return Err(Refusal::NotSaml("request body too large"));
+        }
+        let mut saml_response = None;
+        let mut relay_state = None;
+        for (name, value) in form_urlencoded::parse(body) {
+            let slot = match name.as_ref() {
+                "SAMLResponse" => &mut saml_response,
+                "RelayState" => &mut relay_state,
+                _ => continue,
+            };
+            if slot.replace(value.into_owned()).is_some() {
+                return Err(Refusal::NotSaml("repeated form field"));
+            }
+        }
+        let saml_response = saml_response.ok_or(Refusal::NotSaml("no SAMLResponse field"))?;
+        Ok(Self { saml_response, relay_state })
+    }
+}
