@@ -1,13 +1,17 @@
-//! `fd-admin`: manage directories and their access keys, and bootstrap a DynamoDB-compatible server.
+//! `fd-admin`: manage directories, their access keys and their SAML sign-in, and bootstrap a
+//! DynamoDB-compatible server.
 //!
-//! Store options (`--data-dir`, `--dynamodb-table`, `--secret-id`, or `FD_DATA_DIR`, `FD_DYNAMODB_TABLE`,
-//! `FD_SECRET_ID`) are global: they are accepted before or after the subcommand.
+//! Store options (`--data-dir`, `--dynamodb-table`, `--secret-id`, `--session-secret-id`, or `FD_DATA_DIR`,
+//! `FD_DYNAMODB_TABLE`, `FD_SECRET_ID`, `FD_SESSION_SECRET_ID`) are global: they are accepted before or after
+//! the subcommand.
 #![forbid(unsafe_code)]
 
 use clap::{Args, Parser, Subcommand};
 use fd_shared::auth::{is_id, issue_key, new_id};
 use fd_shared::runtime::StoreConfig;
 use fd_shared::store::{Directory, Store};
+use fd_signin::SpEndpoints;
+use fd_signin::config::{SamlSettings, fingerprints};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +38,9 @@ struct StoreArgs {
     /// Secrets Manager secret holding the key pepper (DynamoDB mode).
     #[arg(long, global = true, env = "FD_SECRET_ID")]
     secret_id: Option<String>,
+    /// Secrets Manager secret holding the session-signing key (DynamoDB mode; created by `bootstrap`).
+    #[arg(long, global = true, env = "FD_SESSION_SECRET_ID")]
+    session_secret_id: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,8 +51,11 @@ enum Command {
     /// Access keys (Bearer tokens for Okta).
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Create the DynamoDB table and the pepper secret if they do not exist (for a local DynamoDB-compatible
-    /// server; in AWS, CloudFormation creates both).
+    /// SAML sign-in through the directory's identity provider (Okta).
+    #[command(subcommand)]
+    Saml(SamlCommand),
+    /// Create the DynamoDB table, the pepper secret and (with `--session-secret-id`) the session-key secret if
+    /// they do not exist (for a local DynamoDB-compatible server; in AWS, CloudFormation creates them).
     Bootstrap,
     /// Print the Okta attribute mapping as Markdown.
     OktaMapping,
@@ -92,6 +102,56 @@ enum KeyCommand {
     },
 }
 
+/// Where the deployment is reachable: the SP's URLs derive from it.
+#[derive(Debug, Args)]
+struct PublicUrlArg {
+    /// Public base URL of the deployment (the API's URL in AWS, `http://ADDR` of `fd-local`).
+    #[arg(long, env = "FD_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+    public_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum SamlCommand {
+    /// Configure sign-in: Okta's "Identity Provider Single Sign-On URL" and "X.509 Certificate".
+    Set {
+        #[arg(long)]
+        directory: String,
+        /// The IdP's single sign-on URL ("login page url").
+        #[arg(long)]
+        login_url: String,
+        /// A file with the IdP's signing certificate (PEM); repeat to trust several during a rotation.
+        #[arg(long = "certificate", required = true)]
+        certificates: Vec<PathBuf>,
+        /// The IdP's entity id (Okta's "Identity Provider Issuer"); when set, responses must come from it.
+        #[arg(long)]
+        idp_entity_id: Option<String>,
+        /// An absolute URL (or prefix ending in `/`) allowed as RelayState target; repeatable.
+        #[arg(long = "allow-relay-state")]
+        relay_state_allow_list: Vec<String>,
+        /// Accept SHA-1 signatures and digests (legacy IdPs only).
+        #[arg(long)]
+        allow_sha1: bool,
+        #[command(flatten)]
+        public_url: PublicUrlArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print what to paste into Okta (ACS URL, entity id) and the current configuration.
+    Show {
+        #[arg(long)]
+        directory: String,
+        #[command(flatten)]
+        public_url: PublicUrlArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the configuration: sign-in through the IdP stops.
+    Clear {
+        #[arg(long)]
+        directory: String,
+    },
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -109,12 +169,17 @@ async fn run(cli: Cli) -> Result<(), String> {
         data_dir: cli.store.data_dir,
         dynamodb_table: cli.store.dynamodb_table,
         secret_id: cli.store.secret_id,
+        session_secret_id: cli.store.session_secret_id,
     };
     match cli.command {
         Command::Bootstrap => bootstrap(&config).await,
         Command::OktaMapping => {
             print!("{}", fd_shared::okta::markdown_table());
             Ok(())
+        }
+        Command::Saml(command) => {
+            let (store, _) = config.open().await.map_err(|e| e.to_string())?;
+            saml(&*store, command).await
         }
         Command::Directory(command) => {
             let (store, _) = config.open().await.map_err(|e| e.to_string())?;
@@ -218,9 +283,111 @@ async fn bootstrap(config: &StoreConfig) -> Result<(), String> {
     let created =
         dynamodb::bootstrap_table(&aws_sdk_dynamodb::Client::new(&aws), table).await.map_err(|e| e.to_string())?;
     println!("Table {table}: {}", if created { "created" } else { "already exists" });
-    let created = dynamodb::bootstrap_secret(&aws_sdk_secretsmanager::Client::new(&aws), secret_id)
+    let created = dynamodb::bootstrap_secret(
+        &aws_sdk_secretsmanager::Client::new(&aws),
+        secret_id,
+        "HMAC pepper for directory access keys",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!("Secret {secret_id}: {}", if created { "created" } else { "already exists" });
+    if let Some(session_secret_id) = config.session_secret_id.as_deref() {
+        let created = dynamodb::bootstrap_secret(
+            &aws_sdk_secretsmanager::Client::new(&aws),
+            session_secret_id,
+            "Key signing sign-in session cookies",
+        )
         .await
         .map_err(|e| e.to_string())?;
-    println!("Secret {secret_id}: {}", if created { "created" } else { "already exists" });
+        println!("Secret {session_secret_id}: {}", if created { "created" } else { "already exists" });
+    }
+    Ok(())
+}
+
+async fn saml(store: &dyn Store, command: SamlCommand) -> Result<(), String> {
+    match command {
+        SamlCommand::Set {
+            directory,
+            login_url,
+            certificates,
+            idp_entity_id,
+            relay_state_allow_list,
+            allow_sha1,
+            public_url,
+            json,
+        } => {
+            require_directory(store, &directory).await?;
+            let certificates = certificates
+                .iter()
+                .map(|path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display())))
+                .collect::<Result<Vec<_>, _>>()?;
+            let settings = SamlSettings { login_url, certificates, idp_entity_id, relay_state_allow_list, allow_sha1 };
+            let config = settings.check(fd_shared::time::now_rfc3339()).map_err(|e| e.to_string())?;
+            store.set_saml_config(&directory, &config).await.map_err(|e| e.to_string())?;
+            if !json {
+                println!("SAML sign-in configured for directory {directory}.");
+            }
+            show_saml(store, &directory, &public_url.public_url, json).await
+        }
+        SamlCommand::Show { directory, public_url, json } => {
+            require_directory(store, &directory).await?;
+            show_saml(store, &directory, &public_url.public_url, json).await
+        }
+        SamlCommand::Clear { directory } => {
+            require_directory(store, &directory).await?;
+            store.clear_saml_config(&directory).await.map_err(|e| e.to_string())?;
+            println!("SAML sign-in removed from directory {directory}.");
+            Ok(())
+        }
+    }
+}
+
+async fn show_saml(store: &dyn Store, directory: &str, public_url: &str, json: bool) -> Result<(), String> {
+    let endpoints = SpEndpoints::new(public_url).map_err(|e| e.to_string())?;
+    let config = store.saml_config(directory).await.map_err(|e| e.to_string())?;
+    let fingerprints = config.as_ref().map(fingerprints).unwrap_or_default();
+    if json {
+        println!(
+            "{}",
+            json!({
+                "directory": directory,
+                "acs_url": endpoints.acs_url(directory),
+                "entity_id": endpoints.entity_id(directory),
+                "metadata_url": endpoints.metadata_url(directory),
+                "login_url": endpoints.login_url(directory),
+                "configured": config.is_some(),
+                "idp_sso_url": config.as_ref().map(|c| c.login_url.clone()),
+                "idp_entity_id": config.as_ref().and_then(|c| c.idp_entity_id.clone()),
+                "certificate_sha256": fingerprints,
+                "relay_state_allow_list": config.as_ref().map(|c| c.relay_state_allow_list.clone()).unwrap_or_default(),
+                "allow_sha1": config.as_ref().is_some_and(|c| c.allow_sha1),
+            })
+        );
+        return Ok(());
+    }
+    println!("Paste into Okta (General > SAML Settings):");
+    println!("  Single sign-on URL:          {}", endpoints.acs_url(directory));
+    println!("  Audience URI (SP Entity ID): {}", endpoints.entity_id(directory));
+    println!("  Name ID format:              Unspecified; Application username: the userName Okta provisions");
+    println!("SP metadata:                   {}", endpoints.metadata_url(directory));
+    println!("SP-initiated sign-in:          {}", endpoints.login_url(directory));
+    match config {
+        None => println!("Not configured: run `fd-admin saml set` with Okta's SSO URL and certificate."),
+        Some(config) => {
+            println!("Okta SSO URL (login page url): {}", config.login_url);
+            for fingerprint in fingerprints {
+                println!("Trusted certificate SHA-256:   {fingerprint}");
+            }
+            if let Some(issuer) = &config.idp_entity_id {
+                println!("Required issuer:               {issuer}");
+            }
+            for target in &config.relay_state_allow_list {
+                println!("Allowed RelayState target:     {target}");
+            }
+            if config.allow_sha1 {
+                println!("SHA-1 signatures accepted (legacy).");
+            }
+        }
+    }
     Ok(())
 }

@@ -1,11 +1,13 @@
-//! `fd-local`: serves every function's handler on one port, routed as `template.yaml` routes the HTTP API, through
+//! `fd-local`: serves every function's handler (the five SCIM verbs and sign-in) on one port, routed as `template.yaml` routes the HTTP API, through
 //! the same `lambda_http` request and response types as in Lambda. SQLite under `./.fd-data/` by default;
 //! `--dynamodb-table` switches to DynamoDB with the standard AWS environment.
 #![forbid(unsafe_code)]
 
 use clap::Parser;
 use fd_shared::runtime::{StoreConfig, init_logging};
+use fd_shared::secret::SecretSource;
 use fd_shared::service::ScimService;
+use fd_signin::{SignInService, SpEndpoints};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -41,6 +43,19 @@ struct Args {
     /// Secrets Manager secret holding the key pepper (DynamoDB mode).
     #[arg(long, env = "FD_SECRET_ID")]
     secret_id: Option<String>,
+    /// Secrets Manager secret holding the session-signing key (DynamoDB mode).
+    #[arg(long, env = "FD_SESSION_SECRET_ID")]
+    session_secret_id: Option<String>,
+    /// Public base URL of this server, from which the SAML ACS URL and SP entity id derive (default
+    /// `http://ADDR`).
+    #[arg(long, env = "FD_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+/// Everything `fd-local` serves.
+struct Services {
+    scim: ScimService,
+    sign_in: SignInService,
 }
 
 #[tokio::main]
@@ -57,13 +72,24 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let config =
-        StoreConfig { data_dir: args.data_dir, dynamodb_table: args.dynamodb_table, secret_id: args.secret_id };
+    let config = StoreConfig {
+        data_dir: args.data_dir,
+        dynamodb_table: args.dynamodb_table,
+        secret_id: args.secret_id,
+        session_secret_id: args.session_secret_id,
+    };
     let (store, pepper) = config.open().await.map_err(|e| e.to_string())?;
-    let service = Arc::new(ScimService::new(store, pepper));
+    let session_secret = config.session_secret().await.map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("SCIM base URL: http://{bound}{}", fd_shared::http::SCIM_BASE_PATH);
+    let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));
+    let endpoints = SpEndpoints::new(&public_url).map_err(|e| e.to_string())?;
+    println!("SCIM base URL: {}{}", endpoints.base(), fd_shared::http::SCIM_BASE_PATH);
+    println!("Sign-in: {}/saml/<directory>/login", endpoints.base());
+    let service = Arc::new(Services {
+        scim: ScimService::new(Arc::clone(&store), pepper),
+        sign_in: SignInService::new(store, SecretSource::ready("session key", session_secret), endpoints),
+    });
 
     let shutdown = tokio::signal::ctrl_c();
     tokio::pin!(shutdown);
@@ -94,19 +120,24 @@ async fn run(args: Args) -> Result<(), String> {
     }
 }
 
-/// Routes as the HTTP API does: `METHOD /scim/v2/{proxy+}` to that method's function.
-async fn route(service: &ScimService, request: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+/// Routes as the HTTP API does: `METHOD /scim/v2/{proxy+}` to that method's function, the sign-in routes to
+/// the `saml-acs` function.
+async fn route(services: &Services, request: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
     let request = match to_lambda_request(request).await {
         Ok(r) => r,
         Err(response) => return response,
     };
-    let in_api = request.uri().path().starts_with(fd_shared::http::SCIM_BASE_PATH);
-    let response = match (in_api, request.method().clone()) {
+    let path = request.uri().path();
+    let in_scim = path.starts_with(fd_shared::http::SCIM_BASE_PATH);
+    let sign_in = fd_signin::http::is_sign_in_route(request.method().as_str(), path);
+    let service = &services.scim;
+    let response = match (in_scim, request.method().clone()) {
         (true, Method::GET) => scim_get::handle(service, request).await,
         (true, Method::POST) => scim_post::handle(service, request).await,
         (true, Method::PUT) => scim_put::handle(service, request).await,
         (true, Method::PATCH) => scim_patch::handle(service, request).await,
         (true, Method::DELETE) => scim_delete::handle(service, request).await,
+        (false, _) if sign_in => saml_acs::handle(&services.sign_in, request).await,
         // API Gateway answers unrouted requests itself, the same way.
         _ => Ok(not_found()),
     };

@@ -83,7 +83,7 @@ pub fn validation_policy(
     Ok(policy)
 }
 
-/// SHA-256 fingerprints (`AA:BB:…`) of the configured certificates, as consoles show them.
+/// SHA-256 fingerprints (lowercase hex) of the configured certificates.
 pub fn fingerprints(config: &SamlConfig) -> Vec<String> {
     TrustedKeys::from_pems(&config.certificates)
         .map(|keys| keys.keys().iter().map(|k| k.fingerprint()).collect())

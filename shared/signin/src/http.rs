@@ -20,9 +20,9 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
-/// Whether a path belongs to the sign-in routes (for a router in front of several functions).
-pub fn is_sign_in_path(path: &str) -> bool {
-    path == "/me" || path.starts_with("/saml/")
+/// Whether `method path` is one of the sign-in routes (for a router in front of several functions).
+pub fn is_sign_in_route(method: &str, path: &str) -> bool {
+    route(path).is_some_and(|(_, expected)| expected == method)
 }
 
 enum Route<'a> {

@@ -5,6 +5,7 @@
 //! - [`session`]: the signed `fd_session` cookie.
 //! - [`relay`]: where to send the browser after sign-in (RelayState, open-redirect safe).
 //! - [`service`]: the operations: ACS, SP-initiated login, metadata, `/me`.
+//! - `runtime` (feature `lambda`): building the service in a Lambda function.
 //! - [`http`]: the glue between `lambda_http` and [`service`], shared by the `saml-acs` function and `fd-local`.
 //!
 //! Signature verification and response checks are [`fd_saml`]'s; this crate adds the per-directory state
@@ -15,6 +16,8 @@ pub mod config;
 pub mod endpoints;
 pub mod http;
 pub mod relay;
+#[cfg(feature = "lambda")]
+pub mod runtime;
 pub mod service;
 pub mod session;
 
