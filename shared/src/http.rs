@@ -4,7 +4,8 @@
 use crate::scim::error::ScimError;
 use crate::service::{ScimRequest, ScimResponse, ScimService};
 use lambda_http::http::header::{
-    AUTHORIZATION, CONTENT_TYPE, ETAG, HOST, HeaderMap, HeaderValue, IF_MATCH, LOCATION, WWW_AUTHENTICATE,
+    AUTHORIZATION, CONTENT_TYPE, ETAG, HOST, HeaderMap, HeaderValue, IF_MATCH, IF_NONE_MATCH, LOCATION,
+    WWW_AUTHENTICATE,
 };
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -58,6 +59,7 @@ fn scim_request<'a>(request: &'a Request, scim_path: &'a str) -> ScimRequest<'a>
         authorization: header(headers, AUTHORIZATION.as_str()),
         content_type: header(headers, CONTENT_TYPE.as_str()),
         if_match: header(headers, IF_MATCH.as_str()),
+        if_none_match: header(headers, IF_NONE_MATCH.as_str()),
         body: request.body().as_ref(),
         base_url: format!("{}{SCIM_BASE_PATH}", origin(request)),
     }

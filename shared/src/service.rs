@@ -10,6 +10,7 @@ use crate::scim::error::ScimType;
 use crate::scim::filter::{Filter, IndexLookup};
 use crate::scim::list::{ListQuery, list_response};
 use crate::scim::patch::PatchRequest;
+use crate::scim::projection::Projection;
 use crate::scim::user::{UserDoc, UserRecord};
 use crate::store::{Store, StoreError};
 use http::Method;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Users read per step when a filter is evaluated over the directory.
 pub const SCAN_PAGE: u64 = 500;
-/// Most users a filter that no index answers may examine in one request.
+/// Most users a filter that no index answers, or a sort, may examine in one request.
 pub const MAX_FILTER_SCAN: u64 = 20_000;
 /// How often a read-modify-write is retried when a concurrent writer got there first.
 const WRITE_ATTEMPTS: usize = 5;
@@ -36,9 +37,18 @@ pub struct ScimRequest<'a> {
     pub authorization: Option<&'a str>,
     pub content_type: Option<&'a str>,
     pub if_match: Option<&'a str>,
+    /// `If-None-Match`, honoured on `GET /Users/{id}` (RFC 7644 §3.14).
+    pub if_none_match: Option<&'a str>,
     pub body: &'a [u8],
     /// Absolute URL of the SCIM base, e.g. `https://api.example.com/scim/v2`.
     pub base_url: String,
+}
+
+impl ScimRequest<'_> {
+    /// The query parameters as name/value pairs.
+    pub fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        self.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
 }
 
 /// What to send back.
@@ -57,10 +67,20 @@ impl ScimResponse {
         Self { status, body: Some(body), location: None, etag: None, www_authenticate: false }
     }
 
-    fn user(status: u16, record: UserRecord, users_url: &str) -> Self {
+    /// A User, reduced to the requested attributes when `projection` is given (no copy otherwise).
+    fn user(status: u16, record: UserRecord, users_url: &str, projection: Option<&Projection>) -> Self {
         let location = (status == 201).then(|| format!("{users_url}/{}", record.id));
         let etag = Some(record.etag());
-        Self { status, body: Some(record.into_scim(users_url)), location, etag, www_authenticate: false }
+        let mut body = record.into_scim(users_url);
+        if let Some(projection) = projection {
+            projection.apply(&mut body);
+        }
+        Self { status, body: Some(body), location, etag, www_authenticate: false }
+    }
+
+    /// 304: the client's copy (`If-None-Match`) is current.
+    fn not_modified(etag: String) -> Self {
+        Self { status: 304, body: None, location: None, etag: Some(etag), www_authenticate: false }
     }
 
     fn no_content() -> Self {
@@ -88,6 +108,8 @@ pub struct ScimService {
 enum Route<'a> {
     Users,
     User(&'a str),
+    /// `/Users/.search`, or `/.search` at the root (only Users are served, so both search Users).
+    Search,
 }
 
 impl ScimService {
@@ -139,12 +161,17 @@ impl ScimService {
             return Err(ScimError::not_found(format!("No endpoint at {}.", req.path)));
         };
         match (&req.method, route) {
-            (&Method::GET, Route::Users) => self.list(&credential, req, &users_url).await,
-            (&Method::POST, Route::Users) => self.create(&credential, req, &users_url).await,
-            (&Method::GET, Route::User(id)) => {
-                let record = self.store.get_user(&credential, id).await.map_err(store_error)?;
-                Ok(ScimResponse::user(200, record, &users_url))
+            (&Method::GET, Route::Users) => {
+                let query = ListQuery::parse(req.query_pairs())?;
+                self.list(&credential, &query, &users_url).await
             }
+            (&Method::POST, Route::Search) => {
+                // The SearchRequest in the body carries every parameter; the query string is not consulted.
+                let query = ListQuery::from_search_request(json_body(req)?)?;
+                self.list(&credential, &query, &users_url).await
+            }
+            (&Method::POST, Route::Users) => self.create(&credential, req, &users_url).await,
+            (&Method::GET, Route::User(id)) => self.get(&credential, req, id, &users_url).await,
             (&Method::PUT, Route::User(id)) => self.replace(&credential, req, id, &users_url).await,
             (&Method::PATCH, Route::User(id)) => self.patch(&credential, req, id, &users_url).await,
             (&Method::DELETE, Route::User(id)) => self.delete(&credential, req, id).await,
@@ -155,26 +182,47 @@ impl ScimService {
         }
     }
 
-    async fn list(&self, cred: &Credential, req: &ScimRequest<'_>, users_url: &str) -> Result<ScimResponse, ScimError> {
-        let query = ListQuery::parse(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-        let (total, resources) = match &query.filter {
-            None => {
-                let page = self.store.list_users(cred, query.start_index, query.count).await.map_err(store_error)?;
-                (page.total, page.users.into_iter().map(|u| u.into_scim(users_url)).collect())
+    async fn get(
+        &self,
+        cred: &Credential,
+        req: &ScimRequest<'_>,
+        id: &str,
+        users_url: &str,
+    ) -> Result<ScimResponse, ScimError> {
+        let projection = Projection::from_query(req.query_pairs())?;
+        let record = self.store.get_user(cred, id).await.map_err(store_error)?;
+        if req.if_none_match.is_some_and(|header| etag_matches(header, &record)) {
+            return Ok(ScimResponse::not_modified(record.etag()));
+        }
+        Ok(ScimResponse::user(200, record, users_url, projection.as_ref()))
+    }
+
+    /// `GET /Users` and `POST /Users/.search`.
+    async fn list(&self, cred: &Credential, query: &ListQuery, users_url: &str) -> Result<ScimResponse, ScimError> {
+        // Without a filter, the store pages by itself; so it does when sorting is moot (nothing is returned).
+        let paged = query.filter.is_none() && (query.sort.is_none() || query.count == 0);
+        let (total, mut resources) = if paged {
+            let page = self.store.list_users(cred, query.start_index, query.count).await.map_err(store_error)?;
+            (page.total, page.users.into_iter().map(|u| u.into_scim(users_url)).collect())
+        } else {
+            let mut matches: Vec<Value> = match query.filter.as_ref().map(|f| (f, f.index_lookup())) {
+                Some((_, Some(lookup))) => {
+                    self.lookup(cred, lookup).await?.into_iter().map(|u| u.into_scim(users_url)).collect()
+                }
+                Some((filter, None)) => self.scan_matching(cred, Some(filter), users_url).await?,
+                None => self.scan_matching(cred, None, users_url).await?,
+            };
+            if let Some(sort) = &query.sort {
+                matches = sort.sort(matches);
             }
-            Some(filter) => {
-                let matches: Vec<Value> = match filter.index_lookup() {
-                    Some(lookup) => {
-                        self.lookup(cred, lookup).await?.into_iter().map(|u| u.into_scim(users_url)).collect()
-                    }
-                    None => self.scan_matching(cred, filter, users_url).await?,
-                };
-                let total = matches.len() as u64;
-                let skip = usize::try_from(query.start_index - 1).unwrap_or(usize::MAX);
-                let take = usize::try_from(query.count).unwrap_or(usize::MAX);
-                (total, matches.into_iter().skip(skip).take(take).collect())
-            }
+            let total = matches.len() as u64;
+            let skip = usize::try_from(query.start_index - 1).unwrap_or(usize::MAX);
+            let take = usize::try_from(query.count).unwrap_or(usize::MAX);
+            (total, matches.into_iter().skip(skip).take(take).collect::<Vec<_>>())
         };
+        if let Some(projection) = &query.projection {
+            resources.iter_mut().for_each(|resource| projection.apply(resource));
+        }
         Ok(ScimResponse::json(200, list_response(total, query.start_index, resources)))
     }
 
@@ -195,13 +243,13 @@ impl ScimService {
         }
     }
 
-    /// Evaluates a filter no index answers over the whole directory, in pages of [`SCAN_PAGE`] users and at most
-    /// [`MAX_FILTER_SCAN`] users in all (beyond that: 400 `tooMany`). Returns the matching users, rendered (each
-    /// user is rendered once, for the evaluation).
+    /// Evaluates a filter no index answers (or, without a filter, takes every user, to sort them) over the whole
+    /// directory, in pages of [`SCAN_PAGE`] users and at most [`MAX_FILTER_SCAN`] users in all (beyond that: 400
+    /// `tooMany`). Returns the matching users, rendered (each user is rendered once, for the evaluation).
     async fn scan_matching(
         &self,
         cred: &Credential,
-        filter: &Filter,
+        filter: Option<&Filter>,
         users_url: &str,
     ) -> Result<Vec<Value>, ScimError> {
         let mut matches = Vec::new();
@@ -215,14 +263,24 @@ impl ScimService {
             if examined > MAX_FILTER_SCAN {
                 return Err(ScimError::bad_request(
                     ScimType::TooMany,
-                    format!(
-                        "This filter is evaluated user by user and the directory has more than {MAX_FILTER_SCAN} users; \
-                         filter on id, userName or externalId equality instead."
-                    ),
+                    match filter {
+                        Some(_) => format!(
+                            "This filter is evaluated user by user and the directory has more than \
+                             {MAX_FILTER_SCAN} users; filter on id, userName or externalId equality instead."
+                        ),
+                        None => format!(
+                            "Sorting without a filter reads every user and the directory has more than \
+                             {MAX_FILTER_SCAN} users; add a filter, or page without sortBy."
+                        ),
+                    },
                 ));
             }
             let done = (page.len() as u64) < SCAN_PAGE;
-            matches.extend(page.into_iter().map(|user| user.into_scim(users_url)).filter(|user| filter.matches(user)));
+            let rendered = page.into_iter().map(|user| user.into_scim(users_url));
+            match filter {
+                Some(filter) => matches.extend(rendered.filter(|user| filter.matches(user))),
+                None => matches.extend(rendered),
+            }
             if done {
                 return Ok(matches);
             }
@@ -235,10 +293,11 @@ impl ScimService {
         req: &ScimRequest<'_>,
         users_url: &str,
     ) -> Result<ScimResponse, ScimError> {
+        let projection = Projection::from_query(req.query_pairs())?;
         let doc = UserDoc::from_request(json_body(req)?)?;
         let record = UserRecord::new(doc);
         self.store.create_user(cred, &record).await.map_err(store_error)?;
-        Ok(ScimResponse::user(201, record, users_url))
+        Ok(ScimResponse::user(201, record, users_url, projection.as_ref()))
     }
 
     async fn replace(
@@ -280,11 +339,14 @@ impl ScimService {
         users_url: &str,
         change: &(dyn Fn(&UserRecord) -> Result<UserDoc, ScimError> + Sync),
     ) -> Result<ScimResponse, ScimError> {
-        self.on_current_version(cred, req.if_match, id, users_url, Write::Replace(change)).await
+        let projection = Projection::from_query(req.query_pairs())?;
+        let render = Render { users_url, projection: projection.as_ref() };
+        self.on_current_version(cred, req.if_match, id, render, Write::Replace(change)).await
     }
 
     async fn delete(&self, cred: &Credential, req: &ScimRequest<'_>, id: &str) -> Result<ScimResponse, ScimError> {
-        self.on_current_version(cred, req.if_match, id, "", Write::Delete).await
+        let render = Render { users_url: "", projection: None };
+        self.on_current_version(cred, req.if_match, id, render, Write::Delete).await
     }
 
     /// Applies a conditional write to the current version of the user. When a concurrent writer got there first,
@@ -294,7 +356,7 @@ impl ScimService {
         cred: &Credential,
         if_match: Option<&str>,
         id: &str,
-        users_url: &str,
+        render: Render<'_>,
         write: Write<'_>,
     ) -> Result<ScimResponse, ScimError> {
         for _ in 0..WRITE_ATTEMPTS {
@@ -305,13 +367,10 @@ impl ScimService {
                     let doc = change(&previous)?;
                     if doc == previous.doc {
                         // Nothing changes (e.g. Okta deactivating an inactive user): no write, same version.
-                        return Ok(ScimResponse::user(200, previous, users_url));
+                        return Ok(render.user(previous));
                     }
                     let next = previous.successor(doc);
-                    self.store
-                        .replace_user(cred, &previous, &next)
-                        .await
-                        .map(|()| ScimResponse::user(200, next, users_url))
+                    self.store.replace_user(cred, &previous, &next).await.map(|()| render.user(next))
                 }
                 Write::Delete => self.store.delete_user(cred, &previous).await.map(|()| ScimResponse::no_content()),
             };
@@ -323,6 +382,19 @@ impl ScimService {
             }
         }
         Err(ScimError::conflict("The user is being modified concurrently; retry the request."))
+    }
+}
+
+/// How a written user is returned: its URL prefix and the requested attributes.
+#[derive(Clone, Copy)]
+struct Render<'a> {
+    users_url: &'a str,
+    projection: Option<&'a Projection>,
+}
+
+impl Render<'_> {
+    fn user(self, record: UserRecord) -> ScimResponse {
+        ScimResponse::user(200, record, self.users_url, self.projection)
     }
 }
 
@@ -352,22 +424,33 @@ fn discovery(path: &str, base_url: &str) -> Option<Result<Value, ScimError>> {
 
 fn route(path: &str) -> Option<Route<'_>> {
     let path = path.strip_suffix('/').unwrap_or(path);
-    let rest = path.strip_prefix("/Users")?;
-    if rest.is_empty() {
-        return Some(Route::Users);
+    if path == "/.search" {
+        return Some(Route::Search);
     }
-    let id = rest.strip_prefix('/')?;
-    (!id.is_empty() && !id.contains('/')).then_some(Route::User(id))
+    let rest = path.strip_prefix("/Users")?;
+    match rest {
+        "" => Some(Route::Users),
+        "/.search" => Some(Route::Search),
+        _ => {
+            let id = rest.strip_prefix('/')?;
+            (!id.is_empty() && !id.contains('/')).then_some(Route::User(id))
+        }
+    }
 }
 
 fn check_if_match(if_match: Option<&str>, current: &UserRecord) -> Result<(), ScimError> {
-    let Some(header) = if_match else {
-        return Ok(());
-    };
+    match if_match {
+        Some(header) if !etag_matches(header, current) => Err(ScimError::precondition_failed()),
+        _ => Ok(()),
+    }
+}
+
+/// Whether an `If-Match` or `If-None-Match` header (a list of entity tags, or `*`) names the current version, by
+/// weak comparison.
+fn etag_matches(header: &str, current: &UserRecord) -> bool {
     let current_tag = current.etag();
     let strip_weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    let matches = header.split(',').any(|t| t.trim() == "*" || strip_weak(t) == strip_weak(&current_tag));
-    if matches { Ok(()) } else { Err(ScimError::precondition_failed()) }
+    header.split(',').any(|t| t.trim() == "*" || strip_weak(t) == strip_weak(&current_tag))
 }
 
 fn json_body(req: &ScimRequest<'_>) -> Result<Value, ScimError> {
@@ -433,11 +516,69 @@ mod tests {
                     authorization: Some(&self.token),
                     content_type: Some("application/scim+json"),
                     if_match,
+                    if_none_match: None,
                     body: body.as_bytes(),
                     base_url: "https://example.com/scim/v2".into(),
                 })
                 .await
         }
+    }
+
+    impl Fixture {
+        /// An authenticated request with query parameters and a body.
+        fn request<'a>(
+            &'a self,
+            method: Method,
+            path: &'a str,
+            query: &[(&str, &str)],
+            body: &'a str,
+        ) -> ScimRequest<'a> {
+            ScimRequest {
+                method,
+                path,
+                query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                authorization: Some(&self.token),
+                content_type: Some("application/scim+json"),
+                if_match: None,
+                if_none_match: None,
+                body: body.as_bytes(),
+                base_url: "https://example.com/scim/v2".into(),
+            }
+        }
+
+        async fn send(&self, method: Method, path: &str, query: &[(&str, &str)], body: Option<Value>) -> ScimResponse {
+            let body = body.map(|b| b.to_string()).unwrap_or_default();
+            self.service.handle(self.request(method, path, query, &body)).await
+        }
+
+        /// Creates users from `(userName, extra attributes)`; returns their ids.
+        async fn create_users(&self, users: Vec<(&str, Value)>) -> Vec<String> {
+            let mut ids = Vec::new();
+            for (name, extra) in users {
+                let mut body = user(extra);
+                body["userName"] = json!(name);
+                let created = self.call(Method::POST, "/Users", Some(body), None).await;
+                assert_eq!(created.status, 201, "{:?}", created.body);
+                ids.push(created.body.unwrap()["id"].as_str().unwrap().to_string());
+            }
+            ids
+        }
+    }
+
+    /// A 400 SCIM error with `scim_type`.
+    fn assert_bad_request(response: &ScimResponse, scim_type: ScimType) {
+        assert_eq!(response.status, 400, "{:?}", response.body);
+        let body = response.body.as_ref().unwrap();
+        assert_eq!((body["status"].as_str(), body["scimType"].as_str()), (Some("400"), Some(scim_type.as_str())));
+    }
+
+    fn keys(resource: &Value) -> Vec<&str> {
+        resource.as_object().unwrap().keys().map(String::as_str).collect()
+    }
+
+    fn user_names(list: &ScimResponse) -> Vec<&str> {
+        let body = list.body.as_ref().unwrap();
+        body["Resources"].as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap_or("-")).collect()
     }
 
     fn user(extra: Value) -> Value {
@@ -494,6 +635,7 @@ mod tests {
                 authorization: None,
                 content_type: None,
                 if_match: None,
+                if_none_match: None,
                 body: &[],
                 base_url: String::new(),
             })
@@ -518,6 +660,7 @@ mod tests {
                 authorization: Some(&f.token),
                 content_type: None,
                 if_match: None,
+                if_none_match: None,
                 body: &[],
                 base_url: "https://example.com/scim/v2".into(),
             }
@@ -533,6 +676,247 @@ mod tests {
         );
         let body = f.service.handle(list(r#"title eq "Admiral" or userName sw "AL""#)).await.body.unwrap();
         assert_eq!(body["totalResults"], 2);
+    }
+
+    #[tokio::test]
+    async fn attributes_shape_every_response_that_returns_a_user() {
+        let f = fixture().await;
+        let enterprise = crate::scim::schema::ENTERPRISE_USER_SCHEMA;
+        let mut body = user(json!({"title": "Countess", "name": {"givenName": "Ada", "familyName": "Lovelace"},
+                                   enterprise: {"department": "Analytics"}}));
+        body["schemas"] = json!([crate::scim::schema::USER_SCHEMA, enterprise]);
+        let created = f.send(Method::POST, "/Users", &[("attributes", "userName")], Some(body.clone())).await;
+        assert_eq!(created.status, 201);
+        let id = created.body.as_ref().unwrap()["id"].as_str().unwrap().to_string();
+        assert_eq!(keys(created.body.as_ref().unwrap()), ["schemas", "id", "userName"]);
+        assert_eq!(created.body.as_ref().unwrap()["schemas"], json!([crate::scim::schema::USER_SCHEMA]));
+        assert_eq!((created.etag.as_deref(), created.location.is_some()), (Some("W/\"1\""), true));
+        let path = format!("/Users/{id}");
+
+        let department = format!("{enterprise}:department");
+        let got = f.send(Method::GET, &path, &[("attributes", &format!("NAME.familyName,{department}"))], None).await;
+        let got = got.body.unwrap();
+        assert_eq!(keys(&got), ["schemas", "id", "name", enterprise]);
+        assert_eq!(
+            (got["name"].clone(), got[enterprise].clone()),
+            (json!({"familyName": "Lovelace"}), json!({"department": "Analytics"}))
+        );
+        let got =
+            f.send(Method::GET, &path, &[("excludedAttributes", &format!("meta,id,name,{enterprise}"))], None).await;
+        assert_eq!(keys(got.body.as_ref().unwrap()), ["schemas", "id", "userName", "displayName", "title"]);
+
+        let put = f.send(Method::PUT, &path, &[("attributes", "title,meta.version")], Some(body.clone())).await;
+        assert_eq!(put.status, 200);
+        assert_eq!(
+            put.body.unwrap(),
+            json!({"schemas": [crate::scim::schema::USER_SCHEMA], "id": id, "title": "Countess", "meta": {"version": "W/\"1\""}})
+        );
+        let deactivate = json!({"schemas": [crate::scim::schema::PATCH_OP_SCHEMA],
+                                "Operations": [{"op": "replace", "value": {"active": false}}]});
+        let patched = f.send(Method::PATCH, &path, &[("attributes", "active")], Some(deactivate)).await;
+        assert_eq!((patched.status, patched.etag.as_deref()), (200, Some("W/\"2\"")));
+        assert_eq!(keys(patched.body.as_ref().unwrap()), ["schemas", "id", "active"]);
+
+        f.create_users(vec![("grace", json!({"title": "Admiral"}))]).await;
+        let list = f.send(Method::GET, "/Users", &[("attributes", "userName")], None).await;
+        let resources = list.body.as_ref().unwrap()["Resources"].as_array().unwrap().clone();
+        assert_eq!(resources.len(), 2);
+        assert!(resources.iter().all(|r| keys(r) == ["schemas", "id", "userName"]));
+        // The filter sees the whole user; the projection applies to what is returned.
+        let list = f
+            .send(Method::GET, "/Users", &[("filter", "title eq \"admiral\""), ("attributes", "displayName")], None)
+            .await;
+        let body = list.body.unwrap();
+        assert_eq!(
+            (body["totalResults"].clone(), keys(&body["Resources"][0])),
+            (json!(1), vec!["schemas", "id", "displayName"])
+        );
+        let list = f
+            .send(Method::GET, "/Users", &[("filter", "userName eq \"ADA\""), ("excludedAttributes", "title")], None)
+            .await;
+        let body = list.body.unwrap();
+        assert_eq!((body["totalResults"].clone(), body["Resources"][0].get("title")), (json!(1), None));
+        // Unknown attributes are ignored.
+        let got = f.send(Method::GET, &path, &[("attributes", "nonexistent")], None).await;
+        assert_eq!((got.status, keys(got.body.as_ref().unwrap())), (200, vec!["schemas", "id"]));
+    }
+
+    #[tokio::test]
+    async fn malformed_attribute_parameters_are_refused_before_anything_is_done() {
+        let f = fixture().await;
+        let id = f.create_users(vec![("ada", json!({}))]).await.remove(0);
+        let path = format!("/Users/{id}");
+        let both = [("attributes", "userName"), ("excludedAttributes", "title")];
+        let malformed = [("attributes", "emails[type eq \"work\"]")];
+        for query in [&both[..], &malformed[..]] {
+            for (method, path, body) in [
+                (Method::GET, "/Users", None),
+                (Method::GET, path.as_str(), None),
+                (Method::POST, "/Users", Some(user(json!({"userName": "grace"})))),
+                (Method::PUT, path.as_str(), Some(user(json!({"title": "x"})))),
+            ] {
+                let response = f.send(method.clone(), path, query, body).await;
+                assert_bad_request(&response, ScimType::InvalidValue);
+            }
+        }
+        let list = f.send(Method::GET, "/Users", &[], None).await;
+        assert_eq!(user_names(&list), ["ada"]);
+        assert_eq!(list.body.unwrap()["Resources"][0]["meta"]["version"], "W/\"1\"");
+    }
+
+    #[tokio::test]
+    async fn sort_by_orders_the_whole_result_before_paging() {
+        let f = fixture().await;
+        f.create_users(vec![
+            (
+                "carol",
+                json!({"name": {"familyName": "Zeta"}, "title": "Engineer",
+                             "emails": [{"value": "b@x.org"}, {"value": "z@x.org", "primary": true}]}),
+            ),
+            ("Alice", json!({"title": "Engineer", "emails": [{"value": "y@x.org"}]})),
+            ("bob", json!({"name": {"familyName": "alpha"}, "title": "Engineer"})),
+            ("dave", json!({"name": {"familyName": "Mu"}, "title": "Manager"})),
+        ])
+        .await;
+        let list = |query: Vec<(&'static str, &'static str)>| {
+            let f = &f;
+            async move { f.send(Method::GET, "/Users", &query, None).await }
+        };
+        assert_eq!(user_names(&list(vec![("sortBy", "userName")]).await), ["Alice", "bob", "carol", "dave"]);
+        // Missing values last when ascending, first when descending; paging applies to the sorted set.
+        assert_eq!(user_names(&list(vec![("sortBy", "name.familyName")]).await), ["bob", "dave", "carol", "Alice"]);
+        let page =
+            list(vec![("sortBy", "name.familyName"), ("sortOrder", "descending"), ("startIndex", "2"), ("count", "2")])
+                .await;
+        assert_eq!(user_names(&page), ["carol", "dave"]);
+        let body = page.body.unwrap();
+        assert_eq!(
+            (body["totalResults"].clone(), body["startIndex"].clone(), body["itemsPerPage"].clone()),
+            (json!(4), json!(2), json!(2))
+        );
+        // With a filter (evaluated over the directory) and with an index lookup.
+        let engineers =
+            list(vec![("filter", "title eq \"engineer\""), ("sortBy", "USERNAME"), ("sortOrder", "DESCENDING")]).await;
+        assert_eq!(user_names(&engineers), ["carol", "bob", "Alice"]);
+        assert_eq!(user_names(&list(vec![("filter", "userName eq \"bob\""), ("sortBy", "title")]).await), ["bob"]);
+        // Multi-valued attributes sort by their primary (else first) value.
+        // Users without a value keep the store's order (by id) among themselves.
+        assert_eq!(user_names(&list(vec![("sortBy", "emails")]).await)[..2], ["Alice", "carol"]);
+        assert_eq!(
+            user_names(&list(vec![("sortBy", "emails"), ("sortOrder", "descending")]).await)[2..],
+            ["carol", "Alice"]
+        );
+        let count_only = list(vec![("sortBy", "userName"), ("count", "0")]).await.body.unwrap();
+        assert_eq!((count_only["totalResults"].clone(), count_only["itemsPerPage"].clone()), (json!(4), json!(0)));
+        // Sorting and projection together: the sort sees the whole user.
+        let sorted = list(vec![("sortBy", "name.familyName"), ("attributes", "userName")]).await;
+        assert_eq!(user_names(&sorted), ["bob", "dave", "carol", "Alice"]);
+        assert!(
+            sorted.body.unwrap()["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|u| keys(u) == ["schemas", "id", "userName"])
+        );
+
+        for query in [
+            vec![("sortBy", "nonexistent")],
+            vec![("sortBy", "name")],
+            vec![("sortBy", "userName"), ("sortOrder", "upward")],
+        ] {
+            assert_bad_request(&list(query).await, ScimType::InvalidValue);
+        }
+        let spc = f.send(Method::GET, "/ServiceProviderConfig", &[], None).await.body.unwrap();
+        assert_eq!(spc["sort"]["supported"], true);
+    }
+
+    #[tokio::test]
+    async fn search_requests_query_users() {
+        let f = fixture().await;
+        f.create_users(vec![
+            ("ada", json!({"title": "Countess"})),
+            ("grace", json!({"title": "Admiral"})),
+            ("alan", json!({"title": "Countess"})),
+        ])
+        .await;
+        let search = json!({
+            "schemas": [crate::scim::schema::SEARCH_REQUEST_SCHEMA],
+            "filter": "title eq \"Countess\"",
+            "attributes": ["userName", "title"],
+            "sortBy": "userName",
+            "sortOrder": "descending",
+            "startIndex": 1,
+            "count": 10
+        });
+        for path in ["/Users/.search", "/.search", "/Users/.search/"] {
+            let found = f.send(Method::POST, path, &[("attributes", "id")], Some(search.clone())).await;
+            assert_eq!(found.status, 200, "{path}");
+            assert_eq!(user_names(&found), ["alan", "ada"]);
+            let body = found.body.unwrap();
+            assert_eq!(body["schemas"][0], crate::scim::schema::LIST_RESPONSE_SCHEMA);
+            assert_eq!(keys(&body["Resources"][0]), ["schemas", "id", "userName", "title"]);
+        }
+        let everyone = json!({"schemas": [crate::scim::schema::SEARCH_REQUEST_SCHEMA]});
+        let found = f.send(Method::POST, "/Users/.search", &[], Some(everyone)).await;
+        assert_eq!(found.body.unwrap()["totalResults"], 3);
+
+        let schema = crate::scim::schema::SEARCH_REQUEST_SCHEMA;
+        let cases = [
+            (json!({"filter": "title pr"}), ScimType::InvalidSyntax),
+            (json!({"schemas": [schema], "count": "ten"}), ScimType::InvalidSyntax),
+            (json!({"schemas": [schema], "filter": "title xx \"a\""}), ScimType::InvalidFilter),
+            (json!({"schemas": [schema], "sortBy": "nonexistent"}), ScimType::InvalidValue),
+            (
+                json!({"schemas": [schema], "attributes": ["id"], "excludedAttributes": ["title"]}),
+                ScimType::InvalidValue,
+            ),
+            (user(json!({"userName": "nobody"})), ScimType::InvalidSyntax),
+        ];
+        for (body, scim_type) in cases {
+            assert_bad_request(&f.send(Method::POST, "/Users/.search", &[], Some(body)).await, scim_type);
+        }
+        let not_json = f.service.handle(f.request(Method::POST, "/Users/.search", &[], "{")).await;
+        assert_bad_request(&not_json, ScimType::InvalidSyntax);
+        assert_eq!(f.send(Method::GET, "/Users/.search", &[], None).await.status, 405);
+        assert_eq!(f.send(Method::PUT, "/.search", &[], None).await.status, 405);
+        // A search never creates a user.
+        let list = f.send(Method::GET, "/Users", &[], None).await;
+        assert_eq!(list.body.unwrap()["totalResults"], 3);
+    }
+
+    #[tokio::test]
+    async fn if_none_match_answers_not_modified() {
+        let f = fixture().await;
+        let id = f.create_users(vec![("ada", json!({}))]).await.remove(0);
+        let path = format!("/Users/{id}");
+        let get = |if_none_match: Option<&'static str>| {
+            let (f, path) = (&f, &path);
+            async move {
+                let mut request = f.request(Method::GET, path, &[], "");
+                request.if_none_match = if_none_match;
+                f.service.handle(request).await
+            }
+        };
+        for current in ["W/\"1\"", "\"1\"", "*", "W/\"7\", W/\"1\""] {
+            let response = get(Some(current)).await;
+            assert_eq!(
+                (response.status, response.body.is_none(), response.etag.as_deref()),
+                (304, true, Some("W/\"1\"")),
+                "{current}"
+            );
+            let rendered = crate::http::render(&response);
+            assert_eq!(rendered.status(), 304);
+            assert!(rendered.headers().get(http::header::CONTENT_TYPE).is_none());
+            assert_eq!(rendered.headers()[http::header::ETAG], "W/\"1\"");
+        }
+        let stale = get(Some("W/\"7\"")).await;
+        assert_eq!((stale.status, stale.body.unwrap()["userName"].clone()), (200, json!("ada")));
+        assert_eq!(f.call(Method::PUT, &path, Some(user(json!({"title": "x"}))), None).await.status, 200);
+        assert_eq!(get(Some("W/\"1\"")).await.status, 200);
+        assert_eq!(get(Some("W/\"2\"")).await.status, 304);
+        let mut request = f.request(Method::GET, "/Users/missing", &[], "");
+        request.if_none_match = Some("*");
+        assert_eq!(f.service.handle(request).await.status, 404);
     }
 
     #[tokio::test]
@@ -553,6 +937,7 @@ mod tests {
                 authorization,
                 content_type,
                 if_match: None,
+                if_none_match: None,
                 body,
                 base_url: String::new(),
             }

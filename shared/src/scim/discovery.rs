@@ -24,7 +24,7 @@ pub fn service_provider_config(base_url: &str) -> Value {
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
         "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
@@ -142,9 +142,9 @@ mod tests {
         assert_eq!(spc["filter"]["supported"], true);
         assert_eq!(spc["filter"]["maxResults"], MAX_COUNT);
         assert_eq!(spc["etag"]["supported"], true);
+        assert_eq!(spc["sort"]["supported"], true);
         // Not implemented, so not advertised.
         assert_eq!(spc["bulk"]["supported"], false);
-        assert_eq!(spc["sort"]["supported"], false);
         assert_eq!(spc["changePassword"]["supported"], false);
         assert_eq!(spc["authenticationSchemes"][0]["type"], "oauthbearertoken");
     }

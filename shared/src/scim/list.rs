@@ -1,8 +1,10 @@
-//! Listing: query parameters (RFC 7644 §3.4.2) and the ListResponse message.
+//! Listing: query parameters (RFC 7644 §3.4.2), the SearchRequest message (§3.4.3) and the ListResponse message.
 
 use super::error::ScimError;
 use super::filter::{self, Filter};
-use super::schema::LIST_RESPONSE_SCHEMA;
+use super::projection::Projection;
+use super::schema::{LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA};
+use super::sort::Sort;
 use serde_json::{Value, json};
 
 /// `count` used when the client sends none.
@@ -10,20 +12,32 @@ pub const DEFAULT_COUNT: u64 = 100;
 /// Largest page served; larger `count`s are reduced to it (RFC 7644 §3.4.2.4).
 pub const MAX_COUNT: u64 = 200;
 
-/// Parsed query parameters of `GET /Users`.
+/// Parsed query parameters of `GET /Users`, or the members of a SearchRequest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
     /// 1-based.
     pub start_index: u64,
     pub count: u64,
+    /// `sortBy` and `sortOrder`.
+    pub sort: Option<Sort>,
+    /// `attributes` or `excludedAttributes`.
+    pub projection: Option<Projection>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery { filter: None, start_index: 1, count: DEFAULT_COUNT, sort: None, projection: None }
+    }
 }
 
 impl ListQuery {
-    /// Parses the query parameters (already percent-decoded name/value pairs).
-    pub fn parse<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ScimError> {
-        let mut query = ListQuery { filter: None, start_index: 1, count: DEFAULT_COUNT };
-        for (name, value) in params {
+    /// Parses the query parameters (already percent-decoded name/value pairs; names case-insensitive).
+    pub fn parse<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)> + Clone) -> Result<Self, ScimError> {
+        let mut query = ListQuery::default();
+        let mut sort_by = None;
+        let mut sort_order = None;
+        for (name, value) in params.clone() {
             if name.eq_ignore_ascii_case("filter") {
                 query.filter = Some(filter::parse(value)?);
             } else if name.eq_ignore_ascii_case("startIndex") {
@@ -34,17 +48,95 @@ impl ListQuery {
                 // Negative values are interpreted as 0.
                 let n = parse_integer(name, value)?;
                 query.count = u64::try_from(n.max(0)).unwrap_or(0).min(MAX_COUNT);
-            } else if ["sortBy", "sortOrder", "attributes", "excludedAttributes", "cursor"]
-                .iter()
-                .any(|p| p.eq_ignore_ascii_case(name))
-            {
+            } else if name.eq_ignore_ascii_case("sortBy") {
+                sort_by = Some(value);
+            } else if name.eq_ignore_ascii_case("sortOrder") {
+                sort_order = Some(value);
+            } else if name.eq_ignore_ascii_case("cursor") {
                 return Err(ScimError::invalid_value(format!("The \"{name}\" parameter is not supported.")));
             }
             // Other parameters are ignored, as HTTP intermediaries may add their own.
         }
+        match (sort_by, sort_order) {
+            (Some(sort_by), order) => query.sort = Some(Sort::parse(sort_by, order)?),
+            // Without sortBy there is nothing to order, but a malformed sortOrder is still reported.
+            (None, Some(order)) => {
+                super::sort::SortOrder::parse(order)?;
+            }
+            (None, None) => {}
+        }
+        query.projection = Projection::from_query(params)?;
         Ok(query)
     }
+
+    /// Parses a SearchRequest message (the body of `POST /Users/.search`), with the same semantics as the query
+    /// parameters of `GET /Users`. Member names are case-insensitive; `attributes` and `excludedAttributes` are
+    /// arrays of paths (a comma-separated string is accepted too); unknown members are ignored.
+    pub fn from_search_request(body: Value) -> Result<Self, ScimError> {
+        let Value::Object(members) = body else {
+            return Err(ScimError::invalid_syntax("The request body must be a JSON object."));
+        };
+        let has_schema = members
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
+            .and_then(|(_, v)| v.as_array())
+            .is_some_and(|s| {
+                s.iter().any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(SEARCH_REQUEST_SCHEMA)))
+            });
+        if !has_schema {
+            return Err(ScimError::invalid_syntax(format!("\"schemas\" must be [\"{SEARCH_REQUEST_SCHEMA}\"].")));
+        }
+        let mut params: Vec<(String, String)> = Vec::with_capacity(members.len());
+        for (name, value) in &members {
+            let kind = SEARCH_MEMBERS.iter().find(|(member, _)| member.eq_ignore_ascii_case(name)).map(|(_, k)| *k);
+            let Some(kind) = kind else { continue };
+            let text = match (kind, value) {
+                (_, Value::Null) => continue,
+                (Member::Text, Value::String(s)) => s.clone(),
+                (Member::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+                (Member::Paths, Value::String(s)) => s.clone(),
+                (Member::Paths, Value::Array(items)) => {
+                    let mut paths = Vec::with_capacity(items.len());
+                    for item in items {
+                        let Value::String(path) = item else {
+                            return Err(ScimError::invalid_syntax(format!("\"{name}\" must be an array of strings.")));
+                        };
+                        paths.push(path.as_str());
+                    }
+                    paths.join(",")
+                }
+                (Member::Text, _) => return Err(ScimError::invalid_syntax(format!("\"{name}\" must be a string."))),
+                (Member::Integer, _) => {
+                    return Err(ScimError::invalid_syntax(format!("\"{name}\" must be an integer.")));
+                }
+                (Member::Paths, _) => {
+                    return Err(ScimError::invalid_syntax(format!("\"{name}\" must be an array of strings.")));
+                }
+            };
+            params.push((name.clone(), text));
+        }
+        Self::parse(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
 }
+
+/// The JSON type of a SearchRequest member.
+#[derive(Clone, Copy)]
+enum Member {
+    Text,
+    Integer,
+    Paths,
+}
+
+/// The members of a SearchRequest (RFC 7644 §3.4.3) and their types.
+const SEARCH_MEMBERS: [(&str, Member); 7] = [
+    ("attributes", Member::Paths),
+    ("excludedAttributes", Member::Paths),
+    ("filter", Member::Text),
+    ("sortBy", Member::Text),
+    ("sortOrder", Member::Text),
+    ("startIndex", Member::Integer),
+    ("count", Member::Integer),
+];
 
 fn parse_integer(name: &str, value: &str) -> Result<i64, ScimError> {
     value.trim().parse::<i64>().map_err(|_| ScimError::invalid_value(format!("\"{name}\" must be an integer.")))
@@ -64,11 +156,12 @@ pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Val
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::error::ScimType;
 
     #[test]
     fn okta_test_credentials_query() {
         let q = ListQuery::parse([("startIndex", "1"), ("count", "2")]).unwrap();
-        assert_eq!(q, ListQuery { filter: None, start_index: 1, count: 2 });
+        assert_eq!(q, ListQuery { count: 2, ..ListQuery::default() });
     }
 
     #[test]
@@ -83,7 +176,84 @@ mod tests {
     fn bad_values_are_400() {
         assert_eq!(ListQuery::parse([("count", "ten")]).unwrap_err().status, 400);
         assert_eq!(ListQuery::parse([("filter", "title xx \"x\"")]).unwrap_err().status, 400);
-        assert_eq!(ListQuery::parse([("sortBy", "userName")]).unwrap_err().status, 400);
+        assert_eq!(ListQuery::parse([("cursor", "")]).unwrap_err().status, 400);
+        for params in [
+            vec![("sortBy", "nonexistent")],
+            vec![("sortBy", "userName"), ("sortOrder", "sideways")],
+            vec![("sortOrder", "sideways")],
+            vec![("attributes", "emails[type eq \"work\"]")],
+            vec![("attributes", "userName"), ("excludedAttributes", "emails")],
+        ] {
+            let err = ListQuery::parse(params.clone()).unwrap_err();
+            assert_eq!((err.status, err.scim_type), (400, Some(ScimType::InvalidValue)), "{params:?}");
+        }
+    }
+
+    #[test]
+    fn sort_and_projection_parameters() {
+        let q =
+            ListQuery::parse([("SORTBY", "name.familyName"), ("sortorder", "descending"), ("attributes", "userName")])
+                .unwrap();
+        assert_eq!(q.sort, Some(Sort::parse("name.familyName", Some("descending")).unwrap()));
+        assert_eq!(q.projection, Projection::parse(Some("userName"), None).unwrap());
+        let q = ListQuery::parse([("excludedAttributes", "emails")]).unwrap();
+        assert_eq!(q.projection.map(|p| p.mode()), Some(super::super::projection::Mode::Exclude));
+    }
+
+    #[test]
+    fn search_request_has_the_semantics_of_the_query() {
+        let body = json!({
+            "schemas": [SEARCH_REQUEST_SCHEMA],
+            "attributes": ["userName", "name.familyName"],
+            "filter": "title pr",
+            "sortBy": "userName",
+            "sortOrder": "descending",
+            "startIndex": 3,
+            "count": 7,
+            "unknownMember": true
+        });
+        let expected = ListQuery::parse([
+            ("attributes", "userName,name.familyName"),
+            ("filter", "title pr"),
+            ("sortBy", "userName"),
+            ("sortOrder", "descending"),
+            ("startIndex", "3"),
+            ("count", "7"),
+        ])
+        .unwrap();
+        assert_eq!(ListQuery::from_search_request(body).unwrap(), expected);
+        let minimal = json!({"SCHEMAS": [SEARCH_REQUEST_SCHEMA.to_uppercase()], "filter": null});
+        assert_eq!(ListQuery::from_search_request(minimal).unwrap(), ListQuery::default());
+        let excluded = json!({"schemas": [SEARCH_REQUEST_SCHEMA], "excludedAttributes": "emails,title"});
+        assert_eq!(
+            ListQuery::from_search_request(excluded).unwrap().projection,
+            Projection::parse(None, Some("emails,title")).unwrap()
+        );
+    }
+
+    #[test]
+    fn malformed_search_requests() {
+        let cases = [
+            (json!([]), ScimType::InvalidSyntax),
+            (json!({"filter": "title pr"}), ScimType::InvalidSyntax),
+            (json!({"schemas": "x"}), ScimType::InvalidSyntax),
+            (json!({"schemas": [SEARCH_REQUEST_SCHEMA], "count": "ten"}), ScimType::InvalidSyntax),
+            (json!({"schemas": [SEARCH_REQUEST_SCHEMA], "count": 1.5}), ScimType::InvalidSyntax),
+            (json!({"schemas": [SEARCH_REQUEST_SCHEMA], "filter": 5}), ScimType::InvalidSyntax),
+            (json!({"schemas": [SEARCH_REQUEST_SCHEMA], "attributes": [5]}), ScimType::InvalidSyntax),
+            (json!({"schemas": [SEARCH_REQUEST_SCHEMA], "attributes": {"a": 1}}), ScimType::InvalidSyntax),
+            (json!({"schemas": [SEARCH_REQUEST_SCHEMA], "filter": "title xx"}), ScimType::InvalidFilter),
+            (json!({"schemas": [SEARCH_REQUEST_SCHEMA], "sortBy": "nonexistent"}), ScimType::InvalidValue),
+            (json!({"schemas": [SEARCH_REQUEST_SCHEMA], "sortOrder": "up", "sortBy": "id"}), ScimType::InvalidValue),
+            (
+                json!({"schemas": [SEARCH_REQUEST_SCHEMA], "attributes": ["id"], "excludedAttributes": ["title"]}),
+                ScimType::InvalidValue,
+            ),
+        ];
+        for (body, scim_type) in cases {
+            let err = ListQuery::from_search_request(body.clone()).unwrap_err();
+            assert_eq!((err.status, err.scim_type), (400, Some(scim_type)), "{body}");
+        }
     }
 
     #[test]

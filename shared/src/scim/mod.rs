@@ -5,7 +5,9 @@ pub mod error;
 pub mod filter;
 pub mod list;
 pub mod patch;
+pub mod projection;
 pub mod schema;
+pub mod sort;
 pub mod user;
 
 pub use error::{ScimError, ScimType};

@@ -14,6 +14,7 @@ mod eval;
 mod parser;
 
 use super::error::ScimError;
+use super::schema;
 use std::fmt;
 
 /// Longest filter accepted, in bytes.
@@ -184,6 +185,13 @@ pub fn parse(text: &str) -> Result<Filter, ScimError> {
         return Err(ScimError::invalid_filter(format!("Filters are limited to {MAX_FILTER_BYTES} bytes.")));
     }
     parser::parse(text)
+}
+
+/// Resolves one attribute path (`[schema:]attribute[.sub]`, case-insensitive) against the User schemas, as filters
+/// do: its canonical form and the definition of the attribute it names. An unknown attribute is a 400
+/// `invalidFilter`; callers outside filters map it to their own error.
+pub fn resolve_path(text: &str) -> Result<(AttrPath, &'static schema::AttributeDef), ScimError> {
+    parser::resolve(text, None)
 }
 
 #[cfg(test)]

@@ -262,7 +262,10 @@ fn check_operand(
 }
 
 /// Resolves an attribute path (absolute, or relative to `context` inside a value filter).
-fn resolve(word: &str, context: Option<&'static AttributeDef>) -> Result<(AttrPath, &'static AttributeDef), ScimError> {
+pub(super) fn resolve(
+    word: &str,
+    context: Option<&'static AttributeDef>,
+) -> Result<(AttrPath, &'static AttributeDef), ScimError> {
     let unknown = || invalid(format!("Unknown attribute \"{word}\" in filter."));
     if let Some(outer) = context {
         let sub = outer.sub_attribute(word).ok_or_else(unknown)?;
