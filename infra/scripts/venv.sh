@@ -2,8 +2,10 @@
 # Create or update the project's Python virtualenv at <repo>/.venv with the
 # pinned Python-distributed tools this repository uses.
 #
-#   infra/scripts/venv.sh                 moto[server] + cfn-lint
-#   infra/scripts/venv.sh --deploy-tools  ... plus cargo-lambda and aws-sam-cli
+#   infra/scripts/venv.sh                     moto[server] + cfn-lint + signxml
+#   infra/scripts/venv.sh --deploy-tools      ... plus cargo-lambda and aws-sam-cli
+#   infra/scripts/venv.sh --compliance-tools  ... plus the SCIM compliance checkers
+#                                             scim2-tester and scim-sanity (Python 3.11+)
 #
 # Idempotent: a stamp file records what was installed, so a run with nothing
 # to do returns immediately and silently. Callers never `source` anything;
@@ -24,17 +26,25 @@ DEPLOY_REQS=(
   "cargo-lambda==1.9.2"
   "aws-sam-cli==1.170.0"
 )
+# SCIM compliance checkers run by infra/scripts/compliance.sh. Opt-in: they need
+# Python 3.11+ (the base set runs on 3.9), and the tests never use them.
+COMPLIANCE_REQS=(
+  "scim2-tester[httpx2]==0.5.2"
+  "scim-sanity==0.7.4"
+)
 # Bump when the install procedure itself changes, to invalidate old stamps.
 STAMP_FORMAT=1
 
 usage() {
-  sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 deploy=0
+compliance=0
 for arg in "$@"; do
   case "$arg" in
     --deploy-tools) deploy=1 ;;
+    --compliance-tools) compliance=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "venv.sh: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
   esac
@@ -46,8 +56,10 @@ VENV="$REPO/.venv"
 
 base_key="v$STAMP_FORMAT ${BASE_REQS[*]}"
 deploy_key="v$STAMP_FORMAT ${DEPLOY_REQS[*]}"
+compliance_key="v$STAMP_FORMAT ${COMPLIANCE_REQS[*]}"
 base_stamp="$VENV/.fd-stamp-base"
 deploy_stamp="$VENV/.fd-stamp-deploy"
+compliance_stamp="$VENV/.fd-stamp-compliance"
 
 # stamp_ok FILE KEY: true when FILE exists and holds exactly KEY (pure bash:
 # the fast path forks nothing).
@@ -65,6 +77,9 @@ up_to_date() {
   stamp_ok "$base_stamp" "$base_key" || return 1
   if (( deploy )); then
     stamp_ok "$deploy_stamp" "$deploy_key" || return 1
+  fi
+  if (( compliance )); then
+    stamp_ok "$compliance_stamp" "$compliance_key" || return 1
   fi
   return 0
 }
@@ -96,6 +111,14 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   "$PYTHON" -m venv --clear "$VENV"
 fi
 
+if (( compliance )) || [[ -f "$compliance_stamp" ]]; then
+  if ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "venv.sh: the compliance tools need Python 3.11 or newer, and $VENV has" \
+      "$("$VENV/bin/python" -V 2>&1); recreate it: rm -rf .venv && PYTHON=python3.11 $0 --compliance-tools" >&2
+    exit 1
+  fi
+fi
+
 pip_install() {
   PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install \
     --quiet --no-input "$@"
@@ -111,13 +134,23 @@ if (( deploy )) || [[ -f "$deploy_stamp" ]]; then
 else
   want_deploy=0
 fi
+if (( compliance )) || [[ -f "$compliance_stamp" ]]; then
+  # Likewise for the compliance checkers.
+  reqs+=("${COMPLIANCE_REQS[@]}")
+  want_compliance=1
+else
+  want_compliance=0
+fi
 
 echo "venv.sh: installing ${reqs[*]}" >&2
-rm -f "$base_stamp" "$deploy_stamp"
+rm -f "$base_stamp" "$deploy_stamp" "$compliance_stamp"
 pip_install "${reqs[@]}"
 
 printf '%s' "$base_key" >"$base_stamp"
 if (( want_deploy )); then
   printf '%s' "$deploy_key" >"$deploy_stamp"
+fi
+if (( want_compliance )); then
+  printf '%s' "$compliance_key" >"$compliance_stamp"
 fi
 echo "venv.sh: $VENV is ready" >&2
