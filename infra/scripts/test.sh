@@ -2,8 +2,9 @@
 # Runs every check and test of the project, on a fresh machine as on a developer's:
 #   formatting, clippy (warnings are errors), cfn-lint on template.yaml, the unit and contract tests on SQLite,
 #   the DynamoDB contract and call-budget tests and the end-to-end Okta replay on a local moto server, and the
-#   API Gateway event files through their handlers.
-# It installs what it needs (moto, cfn-lint and signxml into .venv; xmlsec1 with apt-get when run as root), starts moto on a free loopback port, and stops it again.
+#   API Gateway event files through their handlers, and the SCIM compliance checkers (scim2-tester, scim-sanity)
+#   against a throwaway fd-local.
+# It installs what it needs (moto, cfn-lint, signxml and the checkers into .venv; xmlsec1 with apt-get when run as root), starts moto on a free loopback port, and stops it again.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -12,7 +13,7 @@ cd "$REPO"
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "Python tools (.venv)"
-infra/scripts/venv.sh
+infra/scripts/venv.sh --compliance-tools
 
 step "system tools (xmlsec1, the independent signer of the SAML interop tests)"
 if ! command -v xmlsec1 >/dev/null 2>&1; then
@@ -50,3 +51,6 @@ export FD_TEST_AWS_ENDPOINT
 
 step "cargo test"
 cargo test --workspace --features fd-shared/contract-tests --locked
+
+step "SCIM compliance checkers against fd-local"
+FD_BIN_DIR="$REPO/target/debug" infra/scripts/compliance.sh

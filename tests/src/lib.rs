@@ -18,7 +18,7 @@ pub enum Backend {
     /// SQLite in a fresh temporary directory.
     Sqlite { data_dir: PathBuf },
     /// DynamoDB (and Secrets Manager) on a moto server.
-    DynamoDb { endpoint: String, table: String, secret_id: String },
+    DynamoDb { endpoint: String, table: String, secret_id: String, session_secret_id: String },
 }
 
 impl Backend {
@@ -39,18 +39,32 @@ impl Backend {
             ),
         };
         let suffix = unique();
-        Backend::DynamoDb { endpoint, table: format!("fd-e2e-{suffix}"), secret_id: format!("fd-e2e-pepper-{suffix}") }
+        Backend::DynamoDb {
+            endpoint,
+            table: format!("fd-e2e-{suffix}"),
+            secret_id: format!("fd-e2e-pepper-{suffix}"),
+            session_secret_id: format!("fd-e2e-session-{suffix}"),
+        }
     }
 
     fn configure(&self, command: &mut Command) {
-        command.env_remove("FD_DATA_DIR").env_remove("FD_DYNAMODB_TABLE").env_remove("FD_SECRET_ID");
+        for variable in ["FD_DATA_DIR", "FD_DYNAMODB_TABLE", "FD_SECRET_ID", "FD_SESSION_SECRET_ID", "FD_PUBLIC_URL"] {
+            command.env_remove(variable);
+        }
         match self {
             Backend::Sqlite { data_dir } => {
                 command.arg("--data-dir").arg(data_dir);
             }
-            Backend::DynamoDb { endpoint, table, secret_id } => {
+            Backend::DynamoDb { endpoint, table, secret_id, session_secret_id } => {
                 command
-                    .args(["--dynamodb-table", table, "--secret-id", secret_id])
+                    .args([
+                        "--dynamodb-table",
+                        table,
+                        "--secret-id",
+                        secret_id,
+                        "--session-secret-id",
+                        session_secret_id,
+                    ])
                     .env("AWS_ENDPOINT_URL", endpoint)
                     .env("AWS_ACCESS_KEY_ID", "testing")
                     .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -153,6 +167,13 @@ pub fn binary(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(path.exists(), "{} is missing: run `cargo build --workspace` first (the test script does)", path.display());
     path
+}
+
+impl LocalServer {
+    /// `http://127.0.0.1:PORT`: the public base URL fd-local derives its sign-in URLs from.
+    pub fn origin(&self) -> &str {
+        self.base_url.strip_suffix("/scim/v2").unwrap_or(&self.base_url)
+    }
 }
 
 /// A running `fd-local`; killed when dropped.

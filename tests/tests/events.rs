@@ -1,5 +1,5 @@
 //! Every API Gateway event in `tests/events/` goes through its function's handler, as `sam local invoke -e` would
-//! deliver it, against a SQLite store holding the directory, key and user the events name.
+//! deliver it, against a SQLite store holding the directory, key, user and SAML configuration the events name.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fd_shared::auth::{KeyRecord, Pepper};
@@ -28,6 +28,107 @@ const EXPECTED: &[(&str, u16)] = &[
     ("patch-user-deactivate.json", 200),
     ("delete-user.json", 204),
 ];
+
+/// Each sign-in event file and the status the `saml-acs` handler must answer as committed. (The ACS event's
+/// response has expired since it was made; `sign_in_events_with_fresh_credentials` re-signs it.)
+const SIGN_IN_EXPECTED: &[(&str, u16)] =
+    &[("saml-acs.json", 403), ("saml-login.json", 303), ("saml-metadata.json", 200), ("me.json", 401)];
+
+/// The public base URL of the API the events were delivered by.
+const PUBLIC_URL: &str = "https://abc123defg.execute-api.eu-west-1.amazonaws.com";
+
+fn event_text(name: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(name)).unwrap()
+}
+
+/// The development IdP with the key the ACS event was signed with.
+fn dev_idp() -> fd_saml::dev_idp::DevIdp {
+    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/saml/tests/fixtures/idp_key.pem");
+    fd_saml::dev_idp::DevIdp::from_private_key_pem(
+        "urn:federated-directory:dev-idp",
+        &std::fs::read_to_string(key).unwrap(),
+    )
+    .unwrap()
+}
+
+const SESSION_SECRET: &str = "event-test-session-key-0123456789abcdefghij";
+
+async fn sign_in_service() -> fd_signin::SignInService {
+    let scim = service(true).await;
+    let config = fd_signin::config::SamlSettings {
+        login_url: "https://example.okta.com/app/example_fd/exk1/sso/saml".into(),
+        certificates: vec![dev_idp().certificate_pem().to_string()],
+        ..Default::default()
+    }
+    .check("2026-11-29T12:00:00Z".into())
+    .unwrap();
+    scim.store().set_saml_config(DIRECTORY, &config).await.unwrap();
+    fd_signin::SignInService::new(
+        Arc::clone(scim.store()),
+        fd_shared::secret::SecretSource::ready("session key", SESSION_SECRET.to_string()),
+        fd_signin::SpEndpoints::new(PUBLIC_URL).unwrap(),
+    )
+}
+
+async fn sign_in(service: &fd_signin::SignInService, event: &str) -> Response<Body> {
+    let request = lambda_http::request::from_str(event).unwrap();
+    match saml_acs::handle(service, request).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+#[tokio::test]
+async fn sign_in_events_are_served_by_the_saml_acs_function() {
+    let service = sign_in_service().await;
+    for (name, status) in SIGN_IN_EXPECTED {
+        let text = event_text(name);
+        let mut status = *status;
+        if *name == "saml-acs.json" {
+            // Its response is valid for 5 minutes (plus the 2-minute clock skew) after it was signed.
+            let event: Value = serde_json::from_str(&text).unwrap();
+            let signed_at = event["requestContext"]["timeEpoch"].as_i64().unwrap() / 1000;
+            if time::OffsetDateTime::now_utc().unix_timestamp() - signed_at < 8 * 60 {
+                status = 303;
+            }
+        }
+        let response = sign_in(&service, &text).await;
+        assert_eq!(response.status().as_u16(), status, "{name}: {:?}", response.body());
+        assert_eq!(response.headers().get("set-cookie").is_some(), status == 303 && *name == "saml-acs.json", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_events_with_fresh_credentials() {
+    let service = sign_in_service().await;
+    // The ACS event, with a response signed now (as `fd-dev-idp response --format event` makes them).
+    let mut acs: Value = serde_json::from_str(&event_text("saml-acs.json")).unwrap();
+    let endpoints = fd_signin::SpEndpoints::new(PUBLIC_URL).unwrap();
+    let options = fd_saml::dev_idp::ResponseOptions::new(
+        endpoints.entity_id(DIRECTORY),
+        endpoints.acs_url(DIRECTORY),
+        "ada.lovelace@example.com",
+        time::OffsetDateTime::now_utc(),
+    );
+    let value = dev_idp().signed_response_base64(&options).unwrap();
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("SAMLResponse", &value)
+        .append_pair("RelayState", "/people")
+        .finish();
+    acs["body"] = json!(form);
+    let response = sign_in(&service, &acs.to_string()).await;
+    assert_eq!(response.status().as_u16(), 303, "{:?}", response.body());
+    assert_eq!(response.headers()["location"], "/people");
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    let session = set_cookie.split(';').next().unwrap();
+
+    // The /me event carrying that session (the committed file holds a placeholder signature).
+    let mut me: Value = serde_json::from_str(&event_text("me.json")).unwrap();
+    me["cookies"] = json!(["theme=dark", session]);
+    let response = sign_in(&service, &me.to_string()).await;
+    assert_eq!(response.status().as_u16(), 200, "{:?}", response.body());
+    assert_eq!(body_json(&response)["id"], USER_ID);
+}
 
 async fn service(with_user: bool) -> ScimService {
     let pepper = Pepper::new(b"event-test-pepper-0123456789abcdefghij".to_vec()).unwrap();
@@ -100,7 +201,7 @@ async fn every_event_file_is_served_by_its_function() {
         .filter(|n| n.ends_with(".json"))
         .collect();
     files.sort();
-    let mut expected: Vec<String> = EXPECTED.iter().map(|(n, _)| n.to_string()).collect();
+    let mut expected: Vec<String> = EXPECTED.iter().chain(SIGN_IN_EXPECTED).map(|(n, _)| n.to_string()).collect();
     expected.sort();
     assert_eq!(files, expected, "every event file needs an expectation here");
 

@@ -1,4 +1,5 @@
-//! `template.yaml` agrees with the code: the five functions are built from their crates and routed by verb, and
+//! `template.yaml` agrees with the code: the five SCIM functions are built from their crates and routed by verb, the
+//! sign-in function serves exactly the sign-in routes with the least privilege it needs, and
 //! `fd-admin bootstrap` (`bootstrap_table`) creates the table exactly as the template defines it (checked against
 //! DynamoDB on moto).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -45,6 +46,67 @@ fn each_scim_verb_has_its_own_function_built_from_its_crate() {
             .collect();
         assert_eq!(routes, BTreeSet::from([(verb.to_uppercase(), "/scim/v2/{proxy+}".to_string())]), "{logical}");
     }
+}
+
+/// The logical id named by a `!Ref` tag.
+fn reference(v: &Value) -> &str {
+    match v {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => s(&tagged.value),
+        other => panic!("not a !Ref: {other:?}"),
+    }
+}
+
+#[test]
+fn sign_in_has_its_own_function_routes_and_secret() {
+    let t = template();
+    let function = &t["Resources"]["SamlAcsFunction"];
+    assert_eq!(s(&function["Metadata"]["BuildMethod"]), "rust-cargolambda");
+    assert_eq!(s(&function["Metadata"]["BuildProperties"]["Binary"]), "saml-acs");
+    assert_eq!(s(&function["Properties"]["CodeUri"]), "functions/saml-acs");
+    let routes: BTreeSet<(String, String)> = function["Properties"]["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .map(|e| (s(&e["Properties"]["Method"]).to_uppercase(), s(&e["Properties"]["Path"]).to_string()))
+        .collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("POST", "/saml/{directory}/acs"),
+        ("GET", "/saml/{directory}/login"),
+        ("GET", "/saml/{directory}/metadata"),
+        ("GET", "/me"),
+    ]
+    .iter()
+    .map(|(m, p)| (m.to_string(), p.to_string()))
+    .collect();
+    assert_eq!(routes, expected);
+    // Each route is one the handler serves (and fd-local routes the same way).
+    for (method, path) in &expected {
+        let concrete = path.replace("{directory}", "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+        assert!(fd_signin::http::is_sign_in_route(method, &concrete), "{method} {path}");
+    }
+
+    let env = &function["Properties"]["Environment"]["Variables"];
+    assert_eq!(reference(&env["FD_SESSION_SECRET_ID"]), "SessionKeySecret");
+    assert!(!env["FD_PUBLIC_URL"].is_null(), "the ACS URL derives from FD_PUBLIC_URL");
+    assert_eq!(s(&t["Resources"]["SessionKeySecret"]["Type"]), "AWS::SecretsManager::Secret");
+
+    // Least privilege: the session key (not the pepper), and only the item calls sign-in makes.
+    let statements = function["Properties"]["Policies"][0]["Statement"].as_sequence().unwrap();
+    let mut actions = BTreeSet::new();
+    for statement in statements {
+        for action in statement["Action"].as_sequence().unwrap() {
+            actions.insert(s(action).to_string());
+        }
+        if statement["Action"][0].as_str() == Some("secretsmanager:GetSecretValue") {
+            assert_eq!(reference(&statement["Resource"]), "SessionKeySecret");
+        }
+    }
+    let expected_actions: BTreeSet<String> =
+        ["secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+    assert_eq!(actions, expected_actions);
 }
 
 #[tokio::test]

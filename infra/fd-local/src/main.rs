@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use clap::Parser;
-use fd_shared::runtime::{StoreConfig, init_logging};
+use fd_shared::runtime::{ConfigError, StoreConfig, init_logging};
 use fd_shared::secret::SecretSource;
 use fd_shared::service::ScimService;
 use fd_signin::{SignInService, SpEndpoints};
@@ -79,16 +79,27 @@ async fn run(args: Args) -> Result<(), String> {
         session_secret_id: args.session_secret_id,
     };
     let (store, pepper) = config.open().await.map_err(|e| e.to_string())?;
-    let session_secret = config.session_secret().await.map_err(|e| e.to_string())?;
+    let session_secret = match config.session_secret().await {
+        Ok(text) => SecretSource::ready("session key", text),
+        // SCIM works without it; sign-in answers 503 until one is configured.
+        Err(ConfigError::Missing(what)) => {
+            tracing::warn!(missing = what, "no session-signing key: sign-in is disabled");
+            SecretSource::deferred(
+                "session key",
+                Arc::new(move || Box::pin(async move { Err(format!("{what} not set")) })),
+            )
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));
     let endpoints = SpEndpoints::new(&public_url).map_err(|e| e.to_string())?;
     println!("SCIM base URL: {}{}", endpoints.base(), fd_shared::http::SCIM_BASE_PATH);
-    println!("Sign-in: {}/saml/<directory>/login", endpoints.base());
+    tracing::info!(public_url = endpoints.base(), "sign-in at <public URL>/saml/<directory>/login");
     let service = Arc::new(Services {
         scim: ScimService::new(Arc::clone(&store), pepper),
-        sign_in: SignInService::new(store, SecretSource::ready("session key", session_secret), endpoints),
+        sign_in: SignInService::new(store, session_secret, endpoints),
     });
 
     let shutdown = tokio::signal::ctrl_c();
