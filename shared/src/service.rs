@@ -616,6 +616,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn patch_applies_every_operation_or_none() {
+        let f = fixture().await;
+        let email = json!({"emails": [{"value": "ada@example.com", "type": "work", "primary": true}]});
+        let created = f.call(Method::POST, "/Users", Some(user(email)), None).await;
+        let id = created.body.as_ref().unwrap()["id"].as_str().unwrap().to_string();
+        let path = format!("/Users/{id}");
+        let patch = |ops: Value| Some(json!({"schemas": [crate::scim::schema::PATCH_OP_SCHEMA], "Operations": ops}));
+        let failed = f
+            .call(
+                Method::PATCH,
+                &path,
+                patch(json!([
+                    {"op": "Replace", "path": "title", "value": "Countess"},
+                    {"op": "Replace", "path": "emails[type eq \"home\"]", "value": {"value": "ada@home.example"}},
+                ])),
+                None,
+            )
+            .await;
+        assert_eq!((failed.status, failed.body.unwrap()["scimType"].clone()), (400, json!("noTarget")));
+        let unchanged = f.call(Method::GET, &path, None, None).await;
+        assert_eq!(unchanged.etag, created.etag);
+        assert!(unchanged.body.unwrap().get("title").is_none());
+        let patched = f
+            .call(
+                Method::PATCH,
+                &path,
+                patch(json!([
+                    {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "lovelace@example.com"},
+                    {"op": "Add", "path": "addresses[type eq \"work\"].locality", "value": "London"},
+                ])),
+                None,
+            )
+            .await;
+        assert_eq!((patched.status, patched.etag.as_deref()), (200, Some("W/\"2\"")));
+        let body = patched.body.unwrap();
+        assert_eq!(body["emails"][0]["value"], "lovelace@example.com");
+        assert_eq!(body["addresses"], json!([{"type": "work", "locality": "London"}]));
+    }
+
+    #[tokio::test]
     async fn discovery_endpoints_are_served_to_authenticated_clients() {
         let f = fixture().await;
         let spc = f.call(Method::GET, "/ServiceProviderConfig", None, None).await;

@@ -1,12 +1,31 @@
 //! PATCH (RFC 7644 §3.5.2): parse a PatchOp message and apply it to a User document.
 //!
-//! Supported: `add`, `replace`, `remove` (operation names case-insensitive, as Microsoft Entra ID capitalises
-//! them); no `path` with a value object (Okta's deactivate and reactivate); paths naming an attribute, a
-//! sub-attribute of a singular complex attribute, or an extension attribute (`urn:…:enterprise:2.0:User:department`).
-//! Paths with value filters (`emails[type eq "work"].value`) are refused with 400 `invalidPath`, never guessed at.
-//! The patched document is validated again as a whole, so a PATCH can never store what a PUT could not.
+//! Paths name an attribute (`title`), a sub-attribute (`name.givenName`), an extension attribute
+//! (`urn:…:enterprise:2.0:User:department`) or object, or values selected by a value filter (`emails[type eq "work"]`,
+//! `addresses[type eq "work"].locality`); value filters are the filter grammar of [`super::filter`], typed by the
+//! schema. Semantics (RFC 7644 §3.5.2.1–3):
+//! - `add` appends to a multi-valued attribute (a value already present is not repeated), merges the sub-attributes
+//!   of a complex value and sets anything else; `replace` replaces (sub-attributes of a singular complex value
+//!   merge); `remove` unassigns. A sub-attribute of a multi-valued attribute without a filter (`emails.display`)
+//!   denotes that sub-attribute of every value.
+//! - With a value filter, `add` and `replace` apply to the matching values (`replace` of whole values replaces
+//!   them); `remove` removes the matching values, or their sub-attribute. `add` or `replace` matching nothing is 400
+//!   `noTarget` (but see Microsoft Entra ID below); `remove` matching nothing changes nothing. A filter on a singular
+//!   complex attribute (`…:manager[value eq "…"]`) selects its value or nothing.
+//! - When an operation makes a value `primary`, the other values of the attribute stop being primary (RFC 7643 §2.4).
+//!
+//! Microsoft Entra ID sends shapes beyond the RFC, accepted here: operation names in any case (`"Replace"`);
+//! booleans as strings (`"False"`); `manager` as the bare id of the manager (stored as `{"value": id}`); `remove` with
+//! the values to remove in `value` (`{"op":"Remove","path":"emails","value":[{"value":"…"}]}`); no-path values keyed
+//! by full paths (`"name.givenName"`, `"urn:…:enterprise:2.0:User:department"`); and `add` or `replace` of
+//! `attr[type eq "X"].sub` when no value has type X, meaning "create it": the value `{"type": "X", "sub": …}` is
+//! added (also for `add` of `attr[type eq "X"]`).
+//!
+//! Operations apply in order to a copy, and the result is validated again as a whole document: a request applies
+//! entirely or not at all, and a PATCH can never store what a PUT could not.
 
 use super::error::{ScimError, ScimType};
+use super::filter::{self, CompValue, CompareOp, Filter};
 use super::schema::{
     AttrType, AttributeDef, Mutability, PATCH_OP_SCHEMA, SchemaDef, USER_SCHEMA, user_attribute, user_extension,
 };
@@ -15,6 +34,8 @@ use serde_json::{Map, Value};
 
 /// Most operations accepted in one PATCH request.
 pub const MAX_OPERATIONS: usize = 100;
+/// Longest `path` accepted, in bytes.
+pub const MAX_PATH_BYTES: usize = 1024;
 
 /// A PATCH operation kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,18 +46,20 @@ pub enum OpKind {
 }
 
 /// An attribute path, resolved against the schema.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttrPath {
     /// The extension schema URN, for extension attributes.
     pub extension: Option<&'static str>,
     /// Canonical attribute name (or the name as sent, for attributes outside the schema).
     pub attribute: String,
-    /// Canonical sub-attribute name.
+    /// The value filter selecting values of a complex attribute (`emails[type eq "work"]`).
+    pub filter: Option<Filter>,
+    /// Canonical sub-attribute name (or the name as sent, for sub-attributes outside the schema).
     pub sub_attribute: Option<String>,
 }
 
 /// A PATCH target: the whole resource, a whole extension object, or an attribute.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     Resource,
     Extension(&'static str),
@@ -136,22 +159,23 @@ fn parse_operation(op: Value) -> Result<Operation, ScimError> {
     }
 }
 
-/// Parses a PATCH `path` (attribute paths only; value filters are not supported).
+/// Parses a PATCH `path` (RFC 7644 §3.5.2: `attrPath / valuePath [subAttr]`).
+///
+/// A malformed path, an unknown schema or attribute of a known schema, or a value filter on an attribute that is not
+/// complex is 400 `invalidPath`; a malformed or ill-typed filter inside the brackets is 400 `invalidFilter`; a
+/// read-only attribute is 400 `mutability`.
 pub fn parse_path(path: &str) -> Result<Target, ScimError> {
-    if path.contains('[') || path.contains(']') {
-        return Err(ScimError::invalid_path(
-            "Value filters in PATCH paths are not supported by this server; send the whole multi-valued attribute.",
-        ));
-    }
-    if path.len() > 512 {
+    if path.len() > MAX_PATH_BYTES {
         return Err(ScimError::invalid_path("The path is too long."));
     }
-    let (schema, rest): (Option<&'static SchemaDef>, &str) = match split_urn(path) {
+    let malformed = || ScimError::invalid_path(format!("\"{path}\" is not a valid attribute path."));
+    let (head, value_path) = split_value_path(path).ok_or_else(malformed)?;
+    let (schema, rest): (Option<&'static SchemaDef>, &str) = match split_urn(head) {
         Some((urn, rest)) => {
             if urn.eq_ignore_ascii_case(USER_SCHEMA) {
                 (None, rest)
             } else if let Some(ext) = user_extension(urn) {
-                if rest.is_empty() {
+                if rest.is_empty() && value_path.is_none() {
                     return Ok(Target::Extension(ext.id));
                 }
                 (Some(ext), rest)
@@ -159,14 +183,17 @@ pub fn parse_path(path: &str) -> Result<Target, ScimError> {
                 return Err(ScimError::invalid_path(format!("Unknown schema in path \"{path}\".")));
             }
         }
-        None => (None, path),
+        None => (None, head),
     };
-    let (attr, sub) = match rest.split_once('.') {
-        Some((a, s)) => (a, Some(s)),
-        None => (rest, None),
+    let (attr, sub) = match value_path {
+        Some(value_path) => (rest, value_path.sub),
+        None => match rest.split_once('.') {
+            Some((a, s)) => (a, Some(s)),
+            None => (rest, None),
+        },
     };
-    if attr.is_empty() || sub.is_some_and(|s| s.is_empty() || s.contains('.')) || !is_attr_name(attr) {
-        return Err(ScimError::invalid_path(format!("\"{path}\" is not a valid attribute path.")));
+    if !is_attr_name(attr) || sub.is_some_and(|s| !is_attr_name(s)) {
+        return Err(malformed());
     }
     let def = match schema {
         Some(ext) => ext.attribute(attr),
@@ -176,32 +203,90 @@ pub fn parse_path(path: &str) -> Result<Target, ScimError> {
         if schema.is_some() {
             return Err(ScimError::invalid_path(format!("\"{path}\" names no attribute of its schema.")));
         }
+        if value_path.is_some() {
+            return Err(ScimError::invalid_path(format!(
+                "\"{attr}\" is not an attribute of the User schema: value filters apply to complex attributes only."
+            )));
+        }
         // An attribute outside the schema, kept as the client sent it.
         return Ok(Target::Attribute(AttrPath {
             extension: None,
             attribute: attr.to_string(),
+            filter: None,
             sub_attribute: sub.map(str::to_string),
         }));
     };
     if def.mutability == Mutability::ReadOnly {
-        return Err(ScimError::bad_request(ScimType::Mutability, format!("\"{}\" is read-only.", def.name)));
+        return Err(read_only(def));
     }
+    if def.ty != AttrType::Complex && (value_path.is_some() || sub.is_some()) {
+        return Err(ScimError::invalid_path(format!(
+            "\"{}\" is not a complex attribute: it has no sub-attributes and takes no value filter.",
+            def.name
+        )));
+    }
+    let filter = match value_path {
+        Some(value_path) => Some(filter::parse_value_filter(value_path.filter, def)?),
+        None => None,
+    };
     let sub_attribute = match sub {
         None => None,
-        Some(s) => {
-            if def.ty != AttrType::Complex {
-                return Err(ScimError::invalid_path(format!("\"{}\" has no sub-attributes.", def.name)));
-            }
-            if def.multi_valued {
-                return Err(ScimError::invalid_path(format!(
-                    "Sub-attributes of the multi-valued \"{}\" need a value filter, which this server does not support.",
-                    def.name
-                )));
-            }
-            Some(def.sub_attribute(s).map_or_else(|| s.to_string(), |d| d.name.to_string()))
-        }
+        Some(s) => match def.sub_attribute(s) {
+            Some(sub_def) if sub_def.mutability == Mutability::ReadOnly => return Err(read_only(sub_def)),
+            Some(sub_def) => Some(sub_def.name.to_string()),
+            None => Some(s.to_string()),
+        },
     };
-    Ok(Target::Attribute(AttrPath { extension: schema.map(|s| s.id), attribute: def.name.to_string(), sub_attribute }))
+    Ok(Target::Attribute(AttrPath {
+        extension: schema.map(|s| s.id),
+        attribute: def.name.to_string(),
+        filter,
+        sub_attribute,
+    }))
+}
+
+fn read_only(def: &AttributeDef) -> ScimError {
+    ScimError::bad_request(ScimType::Mutability, format!("\"{}\" is read-only.", def.name))
+}
+
+/// The bracketed part of a path and what follows it: `[filter]` and `.sub` in `attr[filter].sub`.
+#[derive(Clone, Copy)]
+struct ValuePathText<'a> {
+    filter: &'a str,
+    sub: Option<&'a str>,
+}
+
+/// Splits `attr[filter].sub` into `attr` and its value path; a path without brackets is returned whole. `None` when
+/// the brackets are malformed.
+fn split_value_path(path: &str) -> Option<(&str, Option<ValuePathText<'_>>)> {
+    let Some(open) = path.find('[') else {
+        return (!path.contains(']')).then_some((path, None));
+    };
+    // The matching closing bracket, outside the filter's string literals.
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut nested = 0usize;
+    let mut close = None;
+    for (i, c) in path[open + 1..].char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '[' if !in_string => nested += 1,
+            ']' if !in_string && nested > 0 => nested -= 1,
+            ']' if !in_string => {
+                close = Some(open + 1 + i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let close = close?;
+    let sub = match &path[close + 1..] {
+        "" => None,
+        tail => Some(tail.strip_prefix('.')?),
+    };
+    Some((&path[..open], Some(ValuePathText { filter: &path[open + 1..close], sub })))
 }
 
 fn is_attr_name(s: &str) -> bool {
@@ -250,14 +335,13 @@ fn apply_operation(attrs: &mut Map<String, Value>, op: &Operation) -> Result<(),
                 if key.eq_ignore_ascii_case("schemas") {
                     continue;
                 }
-                if let Some(ext) = user_extension(key) {
-                    merge_extension(attrs, ext, value, op.kind)?;
-                    continue;
+                // Keys may be attribute names, extension URNs, or full paths (Microsoft Entra ID sends
+                // `"name.givenName"` and `"urn:…:enterprise:2.0:User:department"`).
+                match parse_path(key)? {
+                    Target::Attribute(path) => apply_at(attrs, &path, op.kind, Some(value.clone()))?,
+                    Target::Extension(urn) => merge_extension(attrs, urn, value, op.kind)?,
+                    Target::Resource => return Err(ScimError::invalid_path(format!("\"{key}\" is not an attribute."))),
                 }
-                let Target::Attribute(path) = parse_path(key)? else {
-                    return Err(ScimError::invalid_path(format!("\"{key}\" is not an attribute.")));
-                };
-                set(attrs, &path, value.clone(), op.kind)?;
             }
             Ok(())
         }
@@ -266,31 +350,34 @@ fn apply_operation(attrs: &mut Map<String, Value>, op: &Operation) -> Result<(),
                 remove_ci(attrs, urn);
                 Ok(())
             }
-            kind => {
-                let ext = user_extension(urn).ok_or_else(|| ScimError::invalid_path("Unknown extension."))?;
-                merge_extension(attrs, ext, op.value.as_ref().unwrap_or(&Value::Null), kind)
-            }
+            kind => merge_extension(attrs, urn, op.value.as_ref().unwrap_or(&Value::Null), kind),
         },
-        Target::Attribute(path) => match op.kind {
-            OpKind::Remove => remove(attrs, path),
-            kind => set(attrs, path, op.value.clone().unwrap_or(Value::Null), kind),
-        },
+        Target::Attribute(path) => apply_at(attrs, path, op.kind, op.value.clone()),
     }
 }
 
+/// Applies the members of an extension object, each as an operation on that extension's attribute.
 fn merge_extension(
     attrs: &mut Map<String, Value>,
-    ext: &'static SchemaDef,
+    urn: &'static str,
     value: &Value,
     kind: OpKind,
 ) -> Result<(), ScimError> {
+    let ext = user_extension(urn).ok_or_else(|| ScimError::invalid_path("Unknown extension."))?;
     let Value::Object(values) = value else {
         return Err(ScimError::invalid_value(format!("The value of {} must be a JSON object.", ext.id)));
     };
     for (key, v) in values {
-        let attribute = ext.attribute(key).map_or_else(|| key.clone(), |d| d.name.to_string());
-        let path = AttrPath { extension: Some(ext.id), attribute, sub_attribute: None };
-        set(attrs, &path, v.clone(), kind)?;
+        let path = if ext.attribute(key).is_none() && is_attr_name(key) {
+            // An attribute the extension does not define, kept as sent.
+            AttrPath { extension: Some(ext.id), attribute: key.clone(), filter: None, sub_attribute: None }
+        } else {
+            match parse_path(&format!("{}:{key}", ext.id))? {
+                Target::Attribute(path) => path,
+                _ => return Err(ScimError::invalid_path(format!("\"{key}\" is not an attribute of {}.", ext.id))),
+            }
+        };
+        apply_at(attrs, &path, kind, Some(v.clone()))?;
     }
     Ok(())
 }
@@ -304,55 +391,118 @@ fn container<'a>(
     match path.extension {
         None => Some(attrs),
         Some(urn) => {
-            if !attrs.contains_key(urn) {
+            let key = existing_key(attrs, urn);
+            if !attrs.contains_key(&key) {
                 if !create {
                     return None;
                 }
-                attrs.insert(urn.to_string(), Value::Object(Map::new()));
+                attrs.insert(key.clone(), Value::Object(Map::new()));
             }
-            attrs.get_mut(urn).and_then(Value::as_object_mut)
+            attrs.get_mut(&key).and_then(Value::as_object_mut)
         }
     }
 }
 
-fn set(attrs: &mut Map<String, Value>, path: &AttrPath, value: Value, kind: OpKind) -> Result<(), ScimError> {
+/// Checks that an operation may change the attribute `def`, currently assigned or not (RFC 7643 §7, RFC 7644
+/// §3.5.2: an immutable attribute may only be added when it has no value).
+fn check_mutability(def: &AttributeDef, assigned: bool) -> Result<(), ScimError> {
+    match def.mutability {
+        Mutability::ReadOnly => Err(read_only(def)),
+        Mutability::Immutable if assigned => Err(ScimError::bad_request(
+            ScimType::Mutability,
+            format!("\"{}\" is immutable and already has a value.", def.name),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn apply_at(
+    attrs: &mut Map<String, Value>,
+    path: &AttrPath,
+    kind: OpKind,
+    value: Option<Value>,
+) -> Result<(), ScimError> {
     let def = def_for(path);
     if let Some(def) = def {
-        if def.mutability == Mutability::ReadOnly {
-            return Err(ScimError::bad_request(ScimType::Mutability, format!("\"{}\" is read-only.", def.name)));
-        }
+        let assigned = container(attrs, path, false).is_some_and(|c| c.contains_key(&existing_key(c, def.name)));
+        check_mutability(def, assigned)?;
         if def.mutability == Mutability::WriteOnly {
             // The password is accepted and never stored.
             return Ok(());
         }
     }
+    match kind {
+        OpKind::Remove => remove(attrs, path, def, value.as_ref()),
+        OpKind::Add | OpKind::Replace => {
+            let value =
+                value.ok_or_else(|| ScimError::invalid_value("\"add\" and \"replace\" require a \"value\"."))?;
+            match (&path.filter, def) {
+                (Some(filter), Some(def)) => set_selected(attrs, path, def, filter, value, kind),
+                _ => set(attrs, path, def, value, kind),
+            }
+        }
+    }
+}
+
+/// `add` and `replace` without a value filter.
+fn set(
+    attrs: &mut Map<String, Value>,
+    path: &AttrPath,
+    def: Option<&'static AttributeDef>,
+    value: Value,
+    kind: OpKind,
+) -> Result<(), ScimError> {
     let Some(target) = container(attrs, path, true) else {
         return Ok(());
     };
     let key = existing_key(target, &path.attribute);
-    match &path.sub_attribute {
-        Some(sub) => {
-            let slot = target.entry(key).or_insert_with(|| Value::Object(Map::new()));
-            let Value::Object(inner) = slot else {
-                return Err(ScimError::invalid_value(format!("\"{}\" is not a complex attribute.", path.attribute)));
-            };
-            let sub_key = existing_key(inner, sub);
-            inner.insert(sub_key, value);
+    let multi = def.is_some_and(|d| d.multi_valued);
+    match (&path.sub_attribute, def) {
+        // The sub-attribute of every value (a value is created when there is none).
+        (Some(sub), Some(def)) if multi => {
+            let items = multi_values(target, &key, def)?;
+            if items.is_empty() {
+                items.push(Value::Object(Map::new()));
+            }
+            let all: Vec<usize> = (0..items.len()).collect();
+            set_sub_of(items, &all, def, sub, &value)
         }
-        None => {
-            let multi = def.is_some_and(|d| d.multi_valued);
-            let complex = def.is_some_and(|d| d.ty == AttrType::Complex);
-            match (target.get_mut(&key), value) {
+        (Some(sub), _) => {
+            let slot = target.entry(key).or_insert_with(|| Value::Object(Map::new()));
+            set_sub(slot, &path.attribute, sub, value)
+        }
+        (None, Some(def)) if multi => {
+            let new = elements(def, value);
+            match kind {
                 // add to a multi-valued attribute appends the new values (RFC 7644 §3.5.2.1).
-                (Some(Value::Array(existing)), Value::Array(new)) if multi && kind == OpKind::Add => {
+                OpKind::Add => {
+                    let items = multi_values(target, &key, def)?;
+                    let mut made_primary = Vec::new();
                     for item in new {
-                        if !existing.contains(&item) {
-                            existing.push(item);
+                        if !items.contains(&item) {
+                            if is_primary(&item) {
+                                made_primary.push(items.len());
+                            }
+                            items.push(item);
                         }
                     }
+                    keep_one_primary(items, &made_primary);
                 }
+                _ => {
+                    target.insert(key, Value::Array(new));
+                }
+            }
+            Ok(())
+        }
+        (None, _) => {
+            let complex = def.filter(|d| d.ty == AttrType::Complex);
+            let value = match complex {
+                Some(def) => complex_value(def, value),
+                None => value,
+            };
+            match (target.get_mut(&key), value) {
                 // a singular complex attribute: the sub-attributes given replace or add; others stay.
-                (Some(Value::Object(existing)), Value::Object(new)) if complex && !multi => {
+                (Some(Value::Object(existing)), Value::Object(new)) if complex.is_some() => {
                     for (k, v) in new {
                         let k = existing_key(existing, &k);
                         existing.insert(k, v);
@@ -362,13 +512,236 @@ fn set(attrs: &mut Map<String, Value>, path: &AttrPath, value: Value, kind: OpKi
                     target.insert(key, value);
                 }
             }
+            Ok(())
         }
     }
+}
+
+/// `add` and `replace` of the values a value filter selects.
+fn set_selected(
+    attrs: &mut Map<String, Value>,
+    path: &AttrPath,
+    def: &'static AttributeDef,
+    filter: &Filter,
+    value: Value,
+    kind: OpKind,
+) -> Result<(), ScimError> {
+    let no_target =
+        || ScimError::bad_request(ScimType::NoTarget, format!("No value of \"{}\" matches the filter.", def.name));
+    let Some(target) = container(attrs, path, true) else {
+        return Ok(());
+    };
+    let key = existing_key(target, &path.attribute);
+    if !def.multi_valued {
+        // A singular complex attribute: the filter selects its value or nothing.
+        let Some(slot) = target.get_mut(&key).filter(|v| filter.matches_value(v, def)) else {
+            return Err(no_target());
+        };
+        return match &path.sub_attribute {
+            Some(sub) => set_sub(slot, def.name, sub, value),
+            None => {
+                let value = complex_value(def, value);
+                match (kind, slot.as_object_mut(), &value) {
+                    (OpKind::Add, Some(existing), Value::Object(new)) => {
+                        for (k, v) in new {
+                            existing.insert(existing_key(existing, k), v.clone());
+                        }
+                    }
+                    _ => *slot = value,
+                }
+                Ok(())
+            }
+        };
+    }
+    let items = multi_values(target, &key, def)?;
+    let selected: Vec<usize> = (0..items.len()).filter(|&i| filter.matches_value(&items[i], def)).collect();
+    if selected.is_empty() {
+        // Microsoft Entra ID: `add` or `replace` of `attr[type eq "X"].sub`, or `add` of `attr[type eq "X"]`, when
+        // no value has type X creates that value.
+        let creates = path.sub_attribute.is_some() || kind == OpKind::Add;
+        let Some(ty) = created_type(filter, def).filter(|_| creates) else {
+            return Err(no_target());
+        };
+        let mut element = Map::new();
+        element.insert("type".into(), Value::String(ty));
+        items.push(Value::Object(element));
+        let created = [items.len() - 1];
+        return match &path.sub_attribute {
+            Some(sub) => set_sub_of(items, &created, def, sub, &value),
+            None => merge_into(items, &created, def, value),
+        };
+    }
+    match (&path.sub_attribute, kind) {
+        (Some(sub), _) => set_sub_of(items, &selected, def, sub, &value),
+        (None, OpKind::Add) => merge_into(items, &selected, def, value),
+        (None, _) => {
+            let Value::Object(_) = value else {
+                return Err(ScimError::invalid_value(format!("Values of \"{}\" are JSON objects.", def.name)));
+            };
+            let replacement = element(def, value);
+            for &i in &selected {
+                items[i] = replacement.clone();
+            }
+            let made_primary = if is_primary(&replacement) { selected } else { Vec::new() };
+            keep_one_primary(items, &made_primary);
+            Ok(())
+        }
+    }
+}
+
+/// The type a value filter of the form `type eq "X"` selects, when `def` has a `type` sub-attribute.
+fn created_type(filter: &Filter, def: &AttributeDef) -> Option<String> {
+    match filter {
+        Filter::Compare { path, op: CompareOp::Eq, value: CompValue::String(ty) }
+            if path.attribute == "type" && path.sub_attribute.is_none() && def.sub_attribute("type").is_some() =>
+        {
+            Some(ty.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Sets the sub-attribute `sub` of the values at `indices`.
+fn set_sub_of(
+    items: &mut [Value],
+    indices: &[usize],
+    def: &AttributeDef,
+    sub: &str,
+    value: &Value,
+) -> Result<(), ScimError> {
+    for &i in indices {
+        set_sub(&mut items[i], def.name, sub, value.clone())?;
+    }
+    let made_primary = if sub == "primary" && is_true(value) { indices.to_vec() } else { Vec::new() };
+    keep_one_primary(items, &made_primary);
     Ok(())
 }
 
-fn remove(attrs: &mut Map<String, Value>, path: &AttrPath) -> Result<(), ScimError> {
-    if let Some(def) = def_for(path) {
+/// Merges the sub-attributes of the object `value` into the values at `indices`.
+fn merge_into(items: &mut [Value], indices: &[usize], def: &AttributeDef, value: Value) -> Result<(), ScimError> {
+    let Value::Object(new) = element(def, value) else {
+        return Err(ScimError::invalid_value(format!("Values of \"{}\" are JSON objects.", def.name)));
+    };
+    for &i in indices {
+        if let Value::Object(existing) = &mut items[i] {
+            for (k, v) in &new {
+                existing.insert(existing_key(existing, k), v.clone());
+            }
+        }
+    }
+    let made_primary = if new.get("primary").is_some_and(is_true) { indices.to_vec() } else { Vec::new() };
+    keep_one_primary(items, &made_primary);
+    Ok(())
+}
+
+fn set_sub(slot: &mut Value, attribute: &str, sub: &str, value: Value) -> Result<(), ScimError> {
+    let Value::Object(inner) = slot else {
+        return Err(ScimError::invalid_value(format!("\"{attribute}\" is not a complex attribute.")));
+    };
+    let sub_key = existing_key(inner, sub);
+    inner.insert(sub_key, value);
+    Ok(())
+}
+
+/// The array of a multi-valued attribute, created empty when unassigned.
+fn multi_values<'a>(
+    target: &'a mut Map<String, Value>,
+    key: &str,
+    def: &AttributeDef,
+) -> Result<&'a mut Vec<Value>, ScimError> {
+    match target.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new())) {
+        Value::Array(items) => Ok(items),
+        _ => Err(ScimError::invalid_value(format!("\"{}\" must be an array.", def.name))),
+    }
+}
+
+/// The values an `add` or `replace` of a whole multi-valued attribute gives: an array, or one value.
+fn elements(def: &AttributeDef, value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.into_iter().map(|v| element(def, v)).collect(),
+        single => vec![element(def, single)],
+    }
+}
+
+/// One value of a complex attribute with canonical sub-attribute names and without `null`s, so that equal values
+/// compare equal.
+fn element(def: &AttributeDef, value: Value) -> Value {
+    match value {
+        Value::Object(members) if def.ty == AttrType::Complex => Value::Object(
+            members
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| match def.sub_attribute(&k) {
+                    Some(sub) if sub.ty == AttrType::Boolean => {
+                        let coerced = v.as_str().and_then(boolean_string);
+                        (sub.name.to_string(), coerced.unwrap_or(v))
+                    }
+                    Some(sub) => (sub.name.to_string(), v),
+                    None => (k, v),
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn boolean_string(s: &str) -> Option<Value> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(Value::Bool(true))
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(Value::Bool(false))
+    } else {
+        None
+    }
+}
+
+/// The value of a singular complex attribute: an object, or (Microsoft Entra ID's `manager`) the bare `value`.
+fn complex_value(def: &AttributeDef, value: Value) -> Value {
+    match value {
+        Value::String(_) | Value::Number(_) | Value::Bool(_) if def.sub_attribute("value").is_some() => {
+            let mut members = Map::new();
+            members.insert("value".into(), value);
+            Value::Object(members)
+        }
+        other => element(def, other),
+    }
+}
+
+fn is_true(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+fn is_primary(value: &Value) -> bool {
+    value.get("primary").is_some_and(is_true)
+}
+
+/// RFC 7643 §2.4: when an operation made the values at `made_primary` primary, the others stop being primary.
+fn keep_one_primary(items: &mut [Value], made_primary: &[usize]) {
+    if made_primary.is_empty() {
+        return;
+    }
+    for (i, item) in items.iter_mut().enumerate() {
+        if made_primary.contains(&i) || !is_primary(item) {
+            continue;
+        }
+        if let Value::Object(members) = item {
+            let key = existing_key(members, "primary");
+            members.insert(key, Value::Bool(false));
+        }
+    }
+}
+
+fn remove(
+    attrs: &mut Map<String, Value>,
+    path: &AttrPath,
+    def: Option<&'static AttributeDef>,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
+    if let Some(def) = def {
         if def.required && path.sub_attribute.is_none() {
             return Err(ScimError::bad_request(ScimType::Mutability, format!("\"{}\" is required.", def.name)));
         }
@@ -376,21 +749,114 @@ fn remove(attrs: &mut Map<String, Value>, path: &AttrPath) -> Result<(), ScimErr
     let Some(target) = container(attrs, path, false) else {
         return Ok(());
     };
-    match &path.sub_attribute {
-        None => {
-            remove_ci(target, &path.attribute);
-        }
-        Some(sub) => {
-            let key = existing_key(target, &path.attribute);
-            if let Some(Value::Object(inner)) = target.get_mut(&key) {
-                remove_ci(inner, sub);
-                if inner.is_empty() {
-                    target.remove(&key);
+    let key = existing_key(target, &path.attribute);
+    let Some(current) = target.get_mut(&key) else {
+        return Ok(());
+    };
+    let now_empty = match (&path.filter, def, &path.sub_attribute) {
+        (Some(filter), Some(def), sub) => match current {
+            Value::Array(items) => {
+                for item in items.iter_mut().filter(|v| filter.matches_value(v, def)) {
+                    match sub {
+                        Some(sub) => remove_sub(item, sub),
+                        None => *item = Value::Null,
+                    }
                 }
+                items.retain(|v| !is_unassigned(v));
+                items.is_empty()
             }
-        }
+            single if filter.matches_value(single, def) => match sub {
+                Some(sub) => {
+                    remove_sub(single, sub);
+                    is_unassigned(single)
+                }
+                None => true,
+            },
+            _ => false,
+        },
+        (_, _, Some(sub)) => match current {
+            Value::Array(items) => {
+                items.iter_mut().for_each(|item| remove_sub(item, sub));
+                items.retain(|v| !is_unassigned(v));
+                items.is_empty()
+            }
+            single => {
+                remove_sub(single, sub);
+                is_unassigned(single)
+            }
+        },
+        // Microsoft Entra ID names the values to remove in `value`.
+        (_, _, None) => match (value, current) {
+            (None, _) => true,
+            (Some(given), Value::Array(items)) => {
+                let given: Vec<&Value> = match given {
+                    Value::Array(values) => values.iter().collect(),
+                    one => vec![one],
+                };
+                items.retain(|item| !given.iter().any(|g| same_value(def, item, g)));
+                items.is_empty()
+            }
+            (Some(given), single) => {
+                let given: Vec<&Value> = match given {
+                    Value::Array(values) => values.iter().collect(),
+                    one => vec![one],
+                };
+                given.iter().any(|g| same_value(def, single, g))
+            }
+        },
+    };
+    if now_empty {
+        target.remove(&key);
     }
     Ok(())
+}
+
+fn remove_sub(value: &mut Value, sub: &str) {
+    if let Value::Object(members) = value {
+        remove_ci(members, sub);
+    }
+}
+
+fn is_unassigned(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(members) => members.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}
+
+/// Whether the stored `value` of attribute `def` is the one `given` names: every sub-attribute `given` has is equal
+/// (compared as the schema says), or for a bare value, the `value` sub-attribute.
+fn same_value(def: Option<&AttributeDef>, value: &Value, given: &Value) -> bool {
+    match (value, given) {
+        (Value::Object(members), Value::Object(wanted)) => {
+            let mut wanted = wanted.iter().filter(|(_, v)| !v.is_null()).peekable();
+            wanted.peek().is_some()
+                && wanted.all(|(k, w)| {
+                    let sub = def.and_then(|d| d.sub_attribute(k));
+                    get_ci(members, k).is_some_and(|v| same_scalar(sub, v, w))
+                })
+        }
+        (Value::Object(members), scalar) => {
+            get_ci(members, "value").is_some_and(|v| same_scalar(def.and_then(|d| d.sub_attribute("value")), v, scalar))
+        }
+        (single, given) => same_scalar(def, single, given),
+    }
+}
+
+fn same_scalar(def: Option<&AttributeDef>, value: &Value, given: &Value) -> bool {
+    match (value, given) {
+        (Value::String(a), Value::String(b)) if def.is_some_and(|d| !d.case_exact) => {
+            a.to_lowercase() == b.to_lowercase()
+        }
+        (Value::Bool(a), Value::String(b)) => boolean_string(b) == Some(Value::Bool(*a)),
+        _ => value == given,
+    }
+}
+
+fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    map.get(name).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }
 
 fn existing_key(map: &Map<String, Value>, name: &str) -> String {
@@ -419,7 +885,7 @@ fn declare_extensions(attrs: &mut Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
+    use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, Returned};
     use serde_json::json;
 
     fn doc() -> UserDoc {
@@ -434,8 +900,42 @@ mod tests {
         .unwrap()
     }
 
+    /// A user with several values in each multi-valued attribute.
+    fn rich() -> UserDoc {
+        UserDoc::from_request(json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "userName": "ada@example.com",
+            "displayName": "Ada",
+            "emails": [
+                {"value": "ada@example.com", "type": "work", "primary": true},
+                {"value": "ada@home.example", "type": "home", "display": "Home"},
+            ],
+            "phoneNumbers": [
+                {"value": "+44 1", "type": "mobile", "primary": true},
+                {"value": "+44 2", "type": "work"},
+            ],
+            "addresses": [{"type": "home", "locality": "London", "country": "GB"}],
+            ENTERPRISE_USER_SCHEMA: {"department": "Analytics", "manager": {"value": "m-1", "displayName": "Babbage"}},
+        }))
+        .unwrap()
+    }
+
+    fn patch_on(user: &UserDoc, ops: Value) -> Result<UserDoc, ScimError> {
+        PatchRequest::parse(json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops}))?.apply(user)
+    }
+
     fn patch(ops: Value) -> Result<UserDoc, ScimError> {
-        PatchRequest::parse(json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops}))?.apply(&doc())
+        patch_on(&doc(), ops)
+    }
+
+    /// Applies a PatchOp body given as the exact JSON text a client sends.
+    fn patch_text(user: &UserDoc, body: &str) -> Result<UserDoc, ScimError> {
+        PatchRequest::parse(serde_json::from_str(body).unwrap())?.apply(user)
+    }
+
+    fn scim_type(result: Result<UserDoc, ScimError>) -> (u16, Option<ScimType>) {
+        let err = result.unwrap_err();
+        (err.status, err.scim_type)
     }
 
     #[test]
@@ -453,8 +953,13 @@ mod tests {
 
     #[test]
     fn entra_capitalised_op_and_string_boolean() {
-        let out = patch(json!([{"op": "Replace", "path": "active", "value": "False"}])).unwrap();
-        assert!(!out.active());
+        let body = r#"{
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "active", "value": "False"}]
+        }"#;
+        assert!(!patch_text(&doc(), body).unwrap().active());
+        let out = patch(json!([{"op": "Add", "path": "nickName", "value": "Babs"}])).unwrap();
+        assert_eq!(out.attributes()["nickName"], "Babs");
     }
 
     #[test]
@@ -483,6 +988,47 @@ mod tests {
     }
 
     #[test]
+    fn add_of_values_already_present_repeats_nothing() {
+        let out = patch(json!([
+            {"op": "add", "path": "emails", "value": [{"Value": "ada@example.com", "type": "work", "primary": "True"}]},
+            {"op": "add", "path": "emails", "value": {"value": "ada@home.example", "type": "home"}},
+            {"op": "add", "path": "emails", "value": [{"value": "ada@home.example", "type": "home"}]},
+        ]))
+        .unwrap();
+        assert_eq!(
+            out.attributes()["emails"],
+            json!([
+                {"value": "ada@example.com", "type": "work", "primary": true},
+                {"value": "ada@home.example", "type": "home"},
+            ])
+        );
+    }
+
+    #[test]
+    fn remove_without_filter_removes_every_value() {
+        let out = patch_on(&rich(), json!([{"op": "remove", "path": "emails"}])).unwrap();
+        assert!(!out.attributes().contains_key("emails"));
+        let out = patch_on(&rich(), json!([{"op": "remove", "path": "emails.display"}])).unwrap();
+        assert_eq!(out.attributes()["emails"][1], json!({"value": "ada@home.example", "type": "home"}));
+    }
+
+    #[test]
+    fn entra_remove_names_the_values_in_value() {
+        // The shape of Microsoft Entra ID's member removal, applied to a multi-valued attribute of a User.
+        let body = r#"{
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Remove", "path": "emails", "value": [{"value": "ADA@home.example"}]}]
+        }"#;
+        let out = patch_text(&rich(), body).unwrap();
+        assert_eq!(out.attributes()["emails"], json!([{"value": "ada@example.com", "type": "work", "primary": true}]));
+        // A value that is not there removes nothing.
+        let out = patch_on(&rich(), json!([{"op": "remove", "path": "emails", "value": {"value": "x@y"}}])).unwrap();
+        assert_eq!(out, rich());
+        let out = patch_on(&rich(), json!([{"op": "remove", "path": "emails", "value": ["ada@example.com"]}])).unwrap();
+        assert_eq!(out.attributes()["emails"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
     fn no_path_replace_merges_complex_attributes() {
         let out =
             patch(json!([{"op": "replace", "value": {"name": {"familyName": "King"}, "title": "Countess"}}])).unwrap();
@@ -491,18 +1037,300 @@ mod tests {
     }
 
     #[test]
+    fn value_filter_selects_the_sub_attribute_to_replace() {
+        let out = patch_on(
+            &rich(),
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "lovelace@example.com"}]),
+        )
+        .unwrap();
+        assert_eq!(
+            out.attributes()["emails"],
+            json!([
+                {"value": "lovelace@example.com", "type": "work", "primary": true},
+                {"value": "ada@home.example", "type": "home", "display": "Home"},
+            ])
+        );
+        let out = patch_on(
+            &rich(),
+            json!([{"op": "replace", "path": "phoneNumbers[type eq \"mobile\" and primary eq true].value",
+                    "value": "+44 9"}]),
+        )
+        .unwrap();
+        assert_eq!(out.attributes()["phoneNumbers"][0]["value"], "+44 9");
+        assert_eq!(out.attributes()["phoneNumbers"][1]["value"], "+44 2");
+    }
+
+    #[test]
+    fn value_filter_replaces_whole_values() {
+        let out = patch_on(
+            &rich(),
+            json!([{"op": "replace", "path": "addresses[type eq \"home\"]",
+                    "value": {"type": "home", "streetAddress": "12 St James's Square"}}]),
+        )
+        .unwrap();
+        assert_eq!(out.attributes()["addresses"], json!([{"type": "home", "streetAddress": "12 St James's Square"}]));
+    }
+
+    #[test]
+    fn value_filter_remove_removes_matching_values_or_their_sub_attribute() {
+        let out = patch_on(&rich(), json!([{"op": "remove", "path": "emails[type eq \"work\"]"}])).unwrap();
+        assert_eq!(
+            out.attributes()["emails"],
+            json!([{"value": "ada@home.example", "type": "home", "display": "Home"}])
+        );
+        let out = patch_on(&rich(), json!([{"op": "remove", "path": "addresses[type eq \"home\"].locality"}])).unwrap();
+        assert_eq!(out.attributes()["addresses"], json!([{"type": "home", "country": "GB"}]));
+        let out = patch_on(&rich(), json!([{"op": "remove", "path": "emails[value ew \"example\"]"}])).unwrap();
+        assert_eq!(out.attributes()["emails"].as_array().map(Vec::len), Some(1));
+        // The last value removed unassigns the attribute; a filter matching nothing changes nothing.
+        let out = patch_on(&rich(), json!([{"op": "remove", "path": "addresses[country eq \"gb\"]"}])).unwrap();
+        assert!(!out.attributes().contains_key("addresses"));
+        let out = patch_on(&rich(), json!([{"op": "remove", "path": "emails[type eq \"other\"]"}])).unwrap();
+        assert_eq!(out, rich());
+    }
+
+    #[test]
+    fn replace_matching_nothing_is_no_target() {
+        for path in [
+            "emails[type eq \"other\"]",
+            "emails[value eq \"nobody@example.com\"].display",
+            "phoneNumbers[type eq \"fax\" and primary eq true].value",
+            "name[givenName eq \"Grace\"].familyName",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value eq \"m-2\"].displayName",
+        ] {
+            let result = patch_on(&rich(), json!([{"op": "replace", "path": path, "value": {"value": "x"}}]));
+            assert_eq!(scim_type(result), (400, Some(ScimType::NoTarget)), "{path}");
+        }
+    }
+
+    #[test]
+    fn making_a_value_primary_clears_the_others() {
+        let out =
+            patch_on(&rich(), json!([{"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}]))
+                .unwrap();
+        assert_eq!(out.attributes()["emails"][0]["primary"], false);
+        assert_eq!(out.attributes()["emails"][1]["primary"], true);
+        let out = patch_on(
+            &rich(),
+            json!([{"op": "add", "path": "phoneNumbers", "value": [{"value": "+44 3", "type": "home", "primary": true}]}]),
+        )
+        .unwrap();
+        let primaries: Vec<&Value> =
+            out.attributes()["phoneNumbers"].as_array().unwrap().iter().filter(|p| p["primary"] == true).collect();
+        assert_eq!(primaries, [&json!({"value": "+44 3", "type": "home", "primary": true})]);
+        // Two new primary values at once are refused by validation.
+        let two = json!([{"op": "add", "path": "emails", "value": [
+            {"value": "a@example.com", "primary": true}, {"value": "b@example.com", "primary": true}]}]);
+        assert_eq!(scim_type(patch(two)), (400, Some(ScimType::InvalidValue)));
+    }
+
+    /// Microsoft Entra ID's user update, as documented ("Update User [Multi-valued properties]").
+    #[test]
+    fn entra_update_user_multi_valued_properties() {
+        let body = r#"{
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                    {
+                    "op": "Replace",
+                    "path": "emails[type eq \"work\"].value",
+                    "value": "updatedEmail@microsoft.com"
+                    },
+                    {
+                    "op": "Replace",
+                    "path": "name.familyName",
+                    "value": "updatedFamilyName"
+                    }
+            ]
+        }"#;
+        let out = patch_text(&doc(), body).unwrap();
+        assert_eq!(
+            out.attributes()["emails"],
+            json!([{"value": "updatedEmail@microsoft.com", "type": "work", "primary": true}])
+        );
+        assert_eq!(out.attributes()["name"]["familyName"], "updatedFamilyName");
+    }
+
+    /// Microsoft Entra ID's "replace multiple attributes", without and with its SCIM-compliance flag.
+    #[test]
+    fn entra_replace_multiple_attributes() {
+        let without_flag = r#"{
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "Replace", "path": "displayName", "value": "Pvlo"},
+                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "TestBcwqnm@test.microsoft.com"},
+                {"op": "Replace", "path": "name.givenName", "value": "Gtfd"},
+                {"op": "Replace", "path": "name.familyName", "value": "Pkqf"},
+                {"op": "Replace", "path": "externalId", "value": "Eqpj"},
+                {"op": "Replace",
+                 "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+                 "value": "Eqpj"}
+            ]
+        }"#;
+        let out = patch_text(&doc(), without_flag).unwrap();
+        assert_eq!(out.attributes()["displayName"], "Pvlo");
+        assert_eq!(out.attributes()["emails"][0]["value"], "TestBcwqnm@test.microsoft.com");
+        assert_eq!(out.attributes()["name"], json!({"givenName": "Gtfd", "familyName": "Pkqf"}));
+        assert_eq!(out.external_id(), Some("Eqpj"));
+        assert_eq!(out.attributes()[ENTERPRISE_USER_SCHEMA]["employeeNumber"], "Eqpj");
+
+        let with_flag = r#"{
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "TestMhvaes@test.microsoft.com"},
+                {"op": "replace", "value": {
+                    "displayName": "Bjfe",
+                    "name.givenName": "Kkom",
+                    "name.familyName": "Unua",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq"
+                }}
+            ]
+        }"#;
+        let out = patch_text(&doc(), with_flag).unwrap();
+        assert_eq!(out.attributes()["displayName"], "Bjfe");
+        assert_eq!(out.attributes()["emails"][0]["value"], "TestMhvaes@test.microsoft.com");
+        assert_eq!(out.attributes()["name"], json!({"givenName": "Kkom", "familyName": "Unua"}));
+        assert_eq!(out.attributes()[ENTERPRISE_USER_SCHEMA]["employeeNumber"], "Aklq");
+        let department = json!([{"op": "Replace", "value": {
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "X"}}]);
+        assert_eq!(patch(department).unwrap().attributes()[ENTERPRISE_USER_SCHEMA]["department"], "X");
+    }
+
+    #[test]
+    fn entra_add_into_a_complex_attribute_that_does_not_exist() {
+        let bare = UserDoc::from_request(json!({"schemas": [USER_SCHEMA], "userName": "bjensen", "displayName": "B"}))
+            .unwrap();
+        let body = r#"{
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Add", "path": "name.givenName", "value": "Barbara"}]
+        }"#;
+        assert_eq!(patch_text(&bare, body).unwrap().attributes()["name"], json!({"givenName": "Barbara"}));
+        let out = patch_on(&bare, json!([{"op": "Replace", "value": {"name.familyName": "Jensen"}}])).unwrap();
+        assert_eq!(out.attributes()["name"], json!({"familyName": "Jensen"}));
+    }
+
+    #[test]
+    fn entra_manager_by_id() {
+        let add = r#"{
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{
+                "op": "Add",
+                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                "value": "2c2f6fb8-254f-492e-b7fe-c09c5a61c8a2"
+            }]
+        }"#;
+        let out = patch_text(&doc(), add).unwrap();
+        assert_eq!(
+            out.attributes()[ENTERPRISE_USER_SCHEMA],
+            json!({"manager": {"value": "2c2f6fb8-254f-492e-b7fe-c09c5a61c8a2"}})
+        );
+        assert!(out.attributes()["schemas"].as_array().unwrap().contains(&json!(ENTERPRISE_USER_SCHEMA)));
+
+        let replace = r#"{
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{
+                "op": "Replace",
+                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                "value": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"}
+            }]
+        }"#;
+        let out = patch_text(&out, replace).unwrap();
+        assert_eq!(
+            out.attributes()[ENTERPRISE_USER_SCHEMA]["manager"],
+            json!({"value": "26118915-6090-4610-87e4-49d8ca9f808d"})
+        );
+
+        let remove = r#"{
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{
+                "op": "Remove",
+                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+            }]
+        }"#;
+        let removed = patch_text(&out, remove).unwrap();
+        assert!(!removed.attributes().contains_key(ENTERPRISE_USER_SCHEMA));
+        assert_eq!(removed.attributes()["schemas"], json!([USER_SCHEMA]));
+
+        // Removal naming the manager, by value or by filter: only that manager is removed.
+        let path = format!("{ENTERPRISE_USER_SCHEMA}:manager");
+        let other = patch_on(&out, json!([{"op": "Remove", "path": path, "value": [{"value": "someone-else"}]}]));
+        assert_eq!(other.unwrap(), out);
+        let by_value = patch_on(
+            &out,
+            json!([{"op": "Remove", "path": path,
+            "value": [{"value": "26118915-6090-4610-87e4-49d8ca9f808d"}]}]),
+        );
+        assert!(!by_value.unwrap().attributes().contains_key(ENTERPRISE_USER_SCHEMA));
+        let by_filter = patch_on(&rich(), json!([{"op": "remove", "path": format!("{path}[value eq \"m-1\"]")}]));
+        assert_eq!(by_filter.unwrap().attributes()[ENTERPRISE_USER_SCHEMA], json!({"department": "Analytics"}));
+        // In a no-path value, as Entra ID sends extension attributes there.
+        let out = patch(json!([{"op": "Add", "value": {ENTERPRISE_USER_SCHEMA: {"manager": "m-7"}}}])).unwrap();
+        assert_eq!(out.attributes()[ENTERPRISE_USER_SCHEMA]["manager"], json!({"value": "m-7"}));
+    }
+
+    #[test]
+    fn entra_add_to_a_typed_value_that_does_not_exist_creates_it() {
+        let body = r#"{
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "Add", "path": "addresses[type eq \"work\"].streetAddress", "value": "1 Microsoft Way"},
+                {"op": "Add", "path": "addresses[type eq \"work\"].locality", "value": "Redmond"},
+                {"op": "Add", "path": "addresses[type eq \"work\"].postalCode", "value": "98052"}
+            ]
+        }"#;
+        let out = patch_text(&rich(), body).unwrap();
+        assert_eq!(
+            out.attributes()["addresses"],
+            json!([
+                {"type": "home", "locality": "London", "country": "GB"},
+                {"type": "work", "streetAddress": "1 Microsoft Way", "locality": "Redmond", "postalCode": "98052"},
+            ])
+        );
+        // The same on a user with no addresses at all, and with replace (Entra ID sends either).
+        let out = patch(json!([{"op": "Replace", "path": "addresses[type eq \"work\"].locality", "value": "Redmond"}]))
+            .unwrap();
+        assert_eq!(out.attributes()["addresses"], json!([{"type": "work", "locality": "Redmond"}]));
+        let out = patch(json!([
+            {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555"},
+            {"op": "Add", "path": "emails[type eq \"other\"]", "value": {"value": "ada@other.example"}},
+        ]))
+        .unwrap();
+        assert_eq!(out.attributes()["phoneNumbers"], json!([{"type": "mobile", "value": "+1 555"}]));
+        assert_eq!(out.attributes()["emails"][1], json!({"type": "other", "value": "ada@other.example"}));
+    }
+
+    #[test]
     fn errors_are_scim_errors() {
         let cases: Vec<(Value, ScimType)> = vec![
             (json!([{"op": "remove"}]), ScimType::NoTarget),
-            (json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "x"}]), ScimType::InvalidPath),
             (json!([{"op": "replace", "path": "id", "value": "x"}]), ScimType::Mutability),
+            (json!([{"op": "replace", "path": "meta.created", "value": "2011-05-13T04:42:34Z"}]), ScimType::Mutability),
+            (json!([{"op": "remove", "path": "groups[value eq \"g\"]"}]), ScimType::Mutability),
+            (json!([{"op": "replace", "value": {"id": "x"}}]), ScimType::Mutability),
             (json!([{"op": "remove", "path": "userName"}]), ScimType::Mutability),
             (json!([{"op": "replace", "path": "active", "value": "perhaps"}]), ScimType::InvalidValue),
             (json!([{"op": "replace", "path": "displayName"}]), ScimType::InvalidValue),
+            (json!([{"op": "replace", "path": "emails", "value": "ada@example.com"}]), ScimType::InvalidValue),
+            (json!([{"op": "replace", "path": "emails[type eq \"work\"]", "value": "x"}]), ScimType::InvalidValue),
             (json!([{"op": "move", "path": "title", "value": "x"}]), ScimType::InvalidSyntax),
             (json!([{"op": "replace", "path": "urn:example:unknown:attr", "value": "x"}]), ScimType::InvalidPath),
             (json!([{"op": "replace", "path": "name..x", "value": "x"}]), ScimType::InvalidPath),
             (json!([{"op": "replace", "value": "not an object"}]), ScimType::InvalidValue),
+            (json!([{"op": "replace", "path": "emails[type eq \"work\"", "value": "x"}]), ScimType::InvalidPath),
+            (json!([{"op": "replace", "path": "emails[type eq \"work\"]value", "value": "x"}]), ScimType::InvalidPath),
+            (
+                json!([{"op": "replace", "path": "emails[type eq \"work\"].value.x", "value": "x"}]),
+                ScimType::InvalidPath,
+            ),
+            (json!([{"op": "replace", "path": "emails]", "value": "x"}]), ScimType::InvalidPath),
+            (json!([{"op": "replace", "path": "title[value eq \"x\"]", "value": "x"}]), ScimType::InvalidPath),
+            (json!([{"op": "replace", "path": "title.value", "value": "x"}]), ScimType::InvalidPath),
+            (json!([{"op": "replace", "path": "favourite[value eq \"x\"]", "value": "x"}]), ScimType::InvalidPath),
+            (json!([{"op": "replace", "path": "name.givenName[value eq \"x\"]", "value": "x"}]), ScimType::InvalidPath),
+            (json!([{"op": "replace", "path": "emails[type eq]", "value": "x"}]), ScimType::InvalidFilter),
+            (json!([{"op": "replace", "path": "emails[]", "value": "x"}]), ScimType::InvalidFilter),
+            (json!([{"op": "replace", "path": "emails[colour eq \"x\"]", "value": "x"}]), ScimType::InvalidFilter),
+            (json!([{"op": "replace", "path": "emails[primary eq \"yes\"]", "value": "x"}]), ScimType::InvalidFilter),
+            (json!([{"op": "replace", "path": "emails[type[value pr]]", "value": "x"}]), ScimType::InvalidFilter),
         ];
         for (ops, expected) in cases {
             let err = patch(ops.clone()).unwrap_err();
@@ -515,20 +1343,298 @@ mod tests {
     }
 
     #[test]
-    fn a_failing_operation_changes_nothing() {
-        let before = doc();
-        let request = PatchRequest::parse(json!({"schemas": [PATCH_OP_SCHEMA], "Operations": [
-            {"op": "replace", "path": "title", "value": "Countess"},
-            {"op": "replace", "path": "active", "value": 3},
-        ]}))
+    fn brackets_inside_filter_strings_are_text() {
+        let out = patch_on(
+            &rich(),
+            json!([{"op": "add", "path": "emails[display eq \"Home]\" or type eq \"home\"].display", "value": "[x]"}]),
+        )
         .unwrap();
-        assert!(request.apply(&before).is_err());
-        assert_eq!(before, doc());
+        assert_eq!(out.attributes()["emails"][1]["display"], "[x]");
+    }
+
+    #[test]
+    fn immutable_attributes_may_only_be_added() {
+        let immutable = AttributeDef {
+            name: "badge",
+            ty: AttrType::String,
+            multi_valued: false,
+            required: false,
+            case_exact: false,
+            mutability: Mutability::Immutable,
+            returned: Returned::Default,
+            unique: false,
+            sub_attributes: &[],
+            description: "",
+        };
+        assert!(check_mutability(&immutable, false).is_ok());
+        let err = check_mutability(&immutable, true).unwrap_err();
+        assert_eq!((err.status, err.scim_type), (400, Some(ScimType::Mutability)));
+    }
+
+    #[test]
+    fn a_failing_operation_changes_nothing() {
+        let before = rich();
+        for failing in [
+            json!({"op": "replace", "path": "active", "value": 3}),
+            json!({"op": "replace", "path": "emails[value eq \"x@y\"].display", "value": "x"}),
+        ] {
+            let request = PatchRequest::parse(json!({"schemas": [PATCH_OP_SCHEMA], "Operations": [
+                {"op": "replace", "path": "title", "value": "Countess"},
+                failing,
+            ]}))
+            .unwrap();
+            assert!(request.apply(&before).is_err());
+            assert_eq!(before, rich());
+        }
     }
 
     #[test]
     fn password_is_accepted_and_dropped() {
         let out = patch(json!([{"op": "replace", "path": "password", "value": "hunter2"}])).unwrap();
         assert!(!out.attributes().contains_key("password"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::option;
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        fn text() -> impl Strategy<Value = String> {
+            "[a-zA-Z0-9][a-zA-Z0-9@. ]{0,11}"
+        }
+
+        /// Values of a multi-valued attribute, at most one of them primary.
+        fn values(types: &'static [&'static str]) -> impl Strategy<Value = Option<Value>> {
+            option::of(vec((text(), select(types), any::<bool>()), 0..4)).prop_map(|items| {
+                items.map(|items| {
+                    let mut primary_seen = false;
+                    let items = items.into_iter().map(|(value, ty, primary)| {
+                        let primary = primary && !primary_seen;
+                        primary_seen |= primary;
+                        json!({"value": value, "type": ty, "primary": primary})
+                    });
+                    Value::Array(items.collect())
+                })
+            })
+        }
+
+        fn user() -> impl Strategy<Value = UserDoc> {
+            let name = option::of((option::of(text()), option::of(text())));
+            let addresses = option::of(vec((text(), select(&["work", "home"][..])), 0..3));
+            let enterprise = option::of((option::of(text()), option::of(select(&["m-1", "m-2"][..]))));
+            (
+                (text(), text(), name, option::of(text()), any::<bool>()),
+                (values(&["work", "home", "other"]), values(&["work", "mobile"]), addresses, enterprise),
+            )
+                .prop_filter_map(
+                    "valid users only",
+                    |((user_name, display, name, title, active), multi)| {
+                        let (emails, phones, addresses, enterprise) = multi;
+                        let mut body = json!({"schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA], "userName": user_name,
+                        "displayName": display, "active": active, "title": title, "emails": emails,
+                        "phoneNumbers": phones});
+                        if let Some((given, family)) = name {
+                            body["name"] = json!({"givenName": given, "familyName": family});
+                        }
+                        if let Some(addresses) = addresses {
+                            body["addresses"] =
+                                addresses.into_iter().map(|(l, t)| json!({"locality": l, "type": t})).collect();
+                        }
+                        if let Some((department, manager)) = enterprise {
+                            body[ENTERPRISE_USER_SCHEMA] =
+                                json!({"department": department, "manager": manager.map(|m| json!({"value": m}))});
+                        }
+                        UserDoc::from_request(body).ok()
+                    },
+                )
+        }
+
+        const PATHS: &[&str] = &[
+            "title",
+            "displayName",
+            "userName",
+            "active",
+            "externalId",
+            "nickName",
+            "urn:ietf:params:scim:schemas:core:2.0:User:nickName",
+            "name",
+            "name.givenName",
+            "name.familyName",
+            "name[givenName pr].familyName",
+            "emails",
+            "emails.value",
+            "emails.primary",
+            "emails[type eq \"work\"]",
+            "emails[type eq \"work\"].value",
+            "emails[type eq \"home\"].primary",
+            "emails[value co \"@\"]",
+            "emails[type eq \"work\" and primary eq true].value",
+            "emails[not (type eq \"work\")].display",
+            "phoneNumbers",
+            "phoneNumbers[type eq \"mobile\"].value",
+            "phoneNumbers[type eq \"mobile\" and primary eq true].value",
+            "addresses",
+            "addresses[type eq \"work\"]",
+            "addresses[type eq \"work\"].locality",
+            "addresses[type eq \"home\"].primary",
+            "x509Certificates[type eq \"a\"].value",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value eq \"m-1\"]",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:nothing",
+            "favouriteColour",
+            "favouriteColour.shade",
+            "password",
+            "id",
+            "meta.created",
+            "groups",
+            "schemas",
+            "",
+            "emails[",
+            "emails[type eq]",
+            "emails[colour eq \"x\"]",
+            "emails[type eq \"work\"]x",
+            "title[value eq \"x\"]",
+            "name..x",
+            "urn:example:unknown:attr",
+        ];
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let fixed = select(vec![
+                json!("x"),
+                json!("m-2"),
+                json!(""),
+                json!(" "),
+                json!(true),
+                json!(false),
+                json!("True"),
+                json!("False"),
+                json!(3),
+                json!(1.5),
+                Value::Null,
+                json!({}),
+                json!([]),
+                json!(["a", "b"]),
+                json!({"value": "a@example.com", "type": "work", "primary": true}),
+                json!({"value": "c@example.com", "type": "home"}),
+                json!({"Value": "c@example.com", "Primary": "True"}),
+                json!([{"value": "a@example.com", "type": "work"}]),
+                json!([{"value": "e@example.com", "type": "other", "primary": true}, {"value": "g@example.com"}]),
+                json!([{"value": "e@example.com", "primary": true}, {"value": "g@example.com", "primary": true}]),
+                json!({"givenName": "G", "familyName": null}),
+                json!({"locality": "L", "type": "work"}),
+                json!({"value": "m-3", "displayName": "Boss"}),
+                json!({"title": "T", "name.givenName": "N",
+                       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "D"}),
+                json!({"active": false}),
+                json!({"active": "False", "emails[type eq \"work\"].value": "w@example.com"}),
+                json!({"department": "R", "manager": "m-2"}),
+                json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "m-4"}}}),
+                json!({"id": "x"}),
+                json!({"userName": ""}),
+                json!("x".repeat(5000)),
+            ]);
+            prop_oneof![3 => fixed, 1 => text().prop_map(Value::String)]
+        }
+
+        /// Values that suit the path they are sent with.
+        fn typed_operation() -> impl Strategy<Value = (Option<&'static str>, Option<Value>)> {
+            let texts = select(vec![
+                "title",
+                "nickName",
+                "displayName",
+                "externalId",
+                "name.givenName",
+                "emails.value",
+                "emails[type eq \"work\"].value",
+                "emails[type eq \"home\"].display",
+                "phoneNumbers[type eq \"mobile\"].value",
+                "addresses[type eq \"work\"].locality",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+            ]);
+            let booleans = select(vec![
+                "active",
+                "emails[type eq \"home\"].primary",
+                "emails[type eq \"work\" and primary eq false].primary",
+                "phoneNumbers[type eq \"work\"].primary",
+                "addresses[type eq \"home\"].primary",
+            ]);
+            let element = (text(), select(&["work", "home", "other", "mobile"][..]), any::<bool>())
+                .prop_map(|(value, ty, primary)| json!({"value": value, "type": ty, "primary": primary}));
+            let whole = (select(&["emails", "phoneNumbers", "emails[type eq \"work\"]"][..]), vec(element, 1..3))
+                .prop_map(|(path, mut elements)| {
+                    let value =
+                        if elements.len() == 1 || path.contains('[') { elements.remove(0) } else { json!(elements) };
+                    (path, value)
+                });
+            let attributes = (text(), any::<bool>(), text()).prop_map(|(title, active, given)| {
+                json!({"title": title, "active": active, "name.givenName": given,
+                       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": "m-9"})
+            });
+            let remove = select(vec![
+                "emails",
+                "emails[type eq \"work\"]",
+                "emails[primary eq true].display",
+                "phoneNumbers[value co \"1\"]",
+                "addresses[type eq \"home\"].locality",
+                "name.givenName",
+                "title",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value eq \"m-1\"]",
+            ]);
+            prop_oneof![
+                (texts, text()).prop_map(|(p, t)| (Some(p), Some(json!(t)))),
+                (booleans, select(vec![json!(true), json!(false), json!("True")]))
+                    .prop_map(|(p, b)| (Some(p), Some(b))),
+                whole.prop_map(|(p, v)| (Some(p), Some(v))),
+                attributes.prop_map(|v| (None, Some(v))),
+                remove.prop_map(|p| (Some(p), None)),
+            ]
+        }
+
+        fn operation() -> impl Strategy<Value = Value> {
+            let ops = prop_oneof![
+                9 => select(&["add", "Add", "replace", "Replace", "remove", "Remove"][..]),
+                1 => Just("move"),
+            ];
+            let random = (option::of(select(PATHS)), option::of(json_value()));
+            let target = prop_oneof![2 => typed_operation(), 1 => random];
+            (ops, target).prop_map(|(op, (path, value))| {
+                let mut operation = json!({"op": op});
+                if let Some(path) = path {
+                    operation["path"] = json!(path);
+                }
+                if let Some(value) = value {
+                    operation["value"] = value;
+                }
+                operation
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            /// Whatever a PATCH produces passes the validation of a PUT; whatever it refuses is a SCIM 400.
+            #[test]
+            fn patched_users_are_valid_users(user in user(), ops in vec(operation(), 1..6)) {
+                let body = json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops});
+                match PatchRequest::parse(body).and_then(|request| request.apply(&user)) {
+                    Ok(patched) => {
+                        let revalidated = UserDoc::from_request(Value::Object(patched.attributes().clone()));
+                        prop_assert_eq!(revalidated, Ok(patched));
+                    }
+                    Err(error) => {
+                        prop_assert_eq!(error.status, 400);
+                        prop_assert!(error.scim_type.is_some(), "{:?}", error);
+                    }
+                }
+            }
+        }
     }
 }

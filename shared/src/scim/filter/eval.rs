@@ -10,6 +10,11 @@ pub(super) fn matches(filter: &Filter, resource: &Value) -> bool {
     eval(filter, resource, None)
 }
 
+/// Evaluates a value filter against one value of the complex attribute `attribute`.
+pub(super) fn matches_value(filter: &Filter, value: &Value, attribute: &'static AttributeDef) -> bool {
+    eval(filter, value, Some(attribute))
+}
+
 /// `context`: inside a value filter, the complex attribute `object` is one value of.
 fn eval(filter: &Filter, object: &Value, context: Option<&'static AttributeDef>) -> bool {
     match filter {

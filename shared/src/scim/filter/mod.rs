@@ -5,6 +5,8 @@
 //!   does not suit the attribute's type, or malformed text is a 400 `invalidFilter`.
 //! - [`Filter::matches`] evaluates it against a User's SCIM representation with the schema's semantics
 //!   (case-exactness per attribute, `dateTime` as instants, typed booleans and numbers, any-of for multi-valued).
+//! - [`parse_value_filter`] and [`Filter::matches_value`] do the same for the filter of a value path
+//!   (`emails[type eq "work"]`), relative to its complex attribute and evaluated against one of its values (PATCH).
 //! - [`Filter::index_lookup`] recognises the equality filters answered from an index (`id`, `userName`,
 //!   `externalId`); `Display` prints a filter back in canonical form (`parse(print(f)) == f`).
 //!
@@ -15,6 +17,7 @@ mod parser;
 
 use super::error::ScimError;
 use super::schema;
+use super::schema::AttributeDef;
 use std::fmt;
 
 /// Longest filter accepted, in bytes.
@@ -164,6 +167,12 @@ impl Filter {
     pub fn matches(&self, resource: &serde_json::Value) -> bool {
         eval::matches(self, resource)
     }
+
+    /// Whether `value`, one value of the complex attribute `attribute` (an element of a multi-valued attribute, or
+    /// the value of a singular one), satisfies this value filter (see [`parse_value_filter`]).
+    pub fn matches_value(&self, value: &serde_json::Value, attribute: &'static AttributeDef) -> bool {
+        eval::matches_value(self, value, attribute)
+    }
 }
 
 impl fmt::Display for Filter {
@@ -177,6 +186,15 @@ impl fmt::Display for Filter {
             Filter::ValuePath { path, filter } => write!(f, "{path}[{filter}]"),
         }
     }
+}
+
+/// Parses the filter of a value path, the text between the brackets of `emails[type eq "work"]`: its attribute
+/// paths name sub-attributes of the complex `attribute`. Malformed or ill-typed text is a 400 `invalidFilter`.
+pub fn parse_value_filter(text: &str, attribute: &'static AttributeDef) -> Result<Filter, ScimError> {
+    if text.len() > MAX_FILTER_BYTES {
+        return Err(ScimError::invalid_filter(format!("Filters are limited to {MAX_FILTER_BYTES} bytes.")));
+    }
+    parser::parse_value_filter(text, attribute)
 }
 
 /// Parses a `filter` parameter.
@@ -339,6 +357,127 @@ mod tests {
         ] {
             let filter = ok(text);
             assert_eq!(ok(&filter.to_string()), filter, "{text} printed as {filter}");
+        }
+    }
+
+    #[test]
+    fn value_filters_parse_relative_to_their_attribute() {
+        let emails = crate::scim::schema::user_attribute("emails").unwrap();
+        let filter = parse_value_filter(r#"type eq "work" and primary eq true"#, emails).unwrap();
+        assert!(filter.matches_value(&json!({"type": "WORK", "primary": true, "value": "a@b"}), emails));
+        assert!(!filter.matches_value(&json!({"type": "work"}), emails));
+        for text in ["", "type eq", r#"emails.type eq "work""#, r#"colour eq "x""#, r#"type[value pr]"#] {
+            let err = parse_value_filter(text, emails).expect_err(text);
+            assert_eq!((err.status, err.scim_type), (400, Some(ScimType::InvalidFilter)), "{text}");
+        }
+        let title = crate::scim::schema::user_attribute("title").unwrap();
+        assert!(parse_value_filter("value pr", title).is_err());
+    }
+
+    mod properties {
+        use super::*;
+        use crate::scim::schema::{AttrType, AttributeDef, COMMON_ATTRIBUTES, ENTERPRISE_USER, USER};
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        const DATES: &[&str] = &["2011-05-13T04:42:34Z", "2010-01-23T04:56:22.5Z", "2011-05-13T06:42:34+02:00"];
+
+        fn text() -> impl Strategy<Value = String> {
+            "[a-zA-Z0-9 @.\"\\\\é()\\[\\]-]{0,10}"
+        }
+
+        /// A comparison or presence test on `path`, typed as the parser requires for `def`.
+        fn term(path: AttrPath, def: &'static AttributeDef) -> BoxedStrategy<Filter> {
+            use CompareOp::*;
+            let present = Just(Filter::Present(path.clone()));
+            let target = match (path.sub_attribute, def.ty) {
+                (None, AttrType::Complex) => def.sub_attribute("value"),
+                _ => Some(def),
+            };
+            let Some(target) = target else { return present.boxed() };
+            let (ops, values): (&'static [CompareOp], BoxedStrategy<CompValue>) = match target.ty {
+                AttrType::Boolean => (&[Eq, Ne], any::<bool>().prop_map(CompValue::Bool).boxed()),
+                AttrType::Binary => (&[Eq, Ne], text().prop_map(CompValue::String).boxed()),
+                AttrType::DateTime => {
+                    (&[Eq, Ne, Gt, Ge, Lt, Le], select(DATES).prop_map(|d| CompValue::String(d.into())).boxed())
+                }
+                _ => (&[Eq, Ne, Co, Sw, Ew, Gt, Ge, Lt, Le], text().prop_map(CompValue::String).boxed()),
+            };
+            let compare_path = path.clone();
+            let compare = (select(ops), values).prop_map(move |(op, value)| Filter::Compare {
+                path: compare_path.clone(),
+                op,
+                value,
+            });
+            let null = select(&[Eq, Ne][..]).prop_map(move |op| Filter::Compare {
+                path: path.clone(),
+                op,
+                value: CompValue::Null,
+            });
+            prop_oneof![1 => present, 4 => compare, 1 => null].boxed()
+        }
+
+        fn attributes() -> Vec<(Option<&'static str>, &'static AttributeDef)> {
+            let core = USER.attributes.iter().chain(COMMON_ATTRIBUTES).map(|d| (None, d));
+            core.chain(ENTERPRISE_USER.attributes.iter().map(|d| (Some(ENTERPRISE_USER.id), d))).collect()
+        }
+
+        /// Comparisons on every attribute and sub-attribute path of the User schemas.
+        fn top_level_term() -> BoxedStrategy<Filter> {
+            let mut paths = Vec::new();
+            for (extension, def) in attributes() {
+                paths.push((AttrPath { extension, attribute: def.name, sub_attribute: None }, def));
+                for sub in def.sub_attributes {
+                    paths.push((AttrPath { extension, attribute: def.name, sub_attribute: Some(sub.name) }, def));
+                }
+            }
+            select(paths)
+                .prop_flat_map(|(path, def)| {
+                    let def = path.sub_attribute.and_then(|s| def.sub_attribute(s)).unwrap_or(def);
+                    term(path, def)
+                })
+                .boxed()
+        }
+
+        /// `attr[filter]` on a complex attribute, the filter naming its sub-attributes.
+        fn value_path() -> BoxedStrategy<Filter> {
+            let complex: Vec<_> = attributes().into_iter().filter(|(_, d)| d.ty == AttrType::Complex).collect();
+            select(complex)
+                .prop_flat_map(|(extension, def)| {
+                    let subs: Vec<_> = def.sub_attributes.iter().collect();
+                    let inner = select(subs).prop_flat_map(|sub| {
+                        term(AttrPath { extension: None, attribute: sub.name, sub_attribute: None }, sub)
+                    });
+                    let inner = inner.prop_recursive(1, 3, 2, |t| {
+                        prop_oneof![
+                            (t.clone(), t.clone()).prop_map(|(a, b)| Filter::And(Box::new(a), Box::new(b))),
+                            (t.clone(), t.clone()).prop_map(|(a, b)| Filter::Or(Box::new(a), Box::new(b))),
+                            t.prop_map(|a| Filter::Not(Box::new(a))),
+                        ]
+                    });
+                    let path = AttrPath { extension, attribute: def.name, sub_attribute: None };
+                    inner.prop_map(move |f| Filter::ValuePath { path: path.clone(), filter: Box::new(f) })
+                })
+                .boxed()
+        }
+
+        fn filter() -> impl Strategy<Value = Filter> {
+            prop_oneof![3 => top_level_term(), 1 => value_path()].prop_recursive(3, 12, 2, |f| {
+                prop_oneof![
+                    (f.clone(), f.clone()).prop_map(|(a, b)| Filter::And(Box::new(a), Box::new(b))),
+                    (f.clone(), f.clone()).prop_map(|(a, b)| Filter::Or(Box::new(a), Box::new(b))),
+                    f.prop_map(|a| Filter::Not(Box::new(a))),
+                ]
+            })
+        }
+
+        proptest! {
+            /// Printing a filter and parsing the text gives the same filter.
+            #[test]
+            fn printed_filters_parse_back(filter in filter()) {
+                let text = filter.to_string();
+                prop_assert_eq!(parse(&text), Ok(filter), "{}", text);
+            }
         }
     }
 }

@@ -94,6 +94,22 @@ pub(super) fn parse(text: &str) -> Result<Filter, ScimError> {
     Ok(filter)
 }
 
+/// Parses the filter of a value path: its attribute paths name sub-attributes of the complex `attribute`.
+pub(super) fn parse_value_filter(text: &str, attribute: &'static AttributeDef) -> Result<Filter, ScimError> {
+    if attribute.ty != AttrType::Complex {
+        return Err(invalid(format!("\"{}\" is not a complex attribute and takes no value filter.", attribute.name)));
+    }
+    let mut parser = Parser { tokens: tokenize(text)?, position: 0, depth: 1, terms: 0 };
+    if parser.tokens.is_empty() {
+        return Err(invalid("The value filter is empty."));
+    }
+    let filter = parser.or_expr(Some(attribute))?;
+    if parser.position != parser.tokens.len() {
+        return Err(invalid("Unexpected text after the end of the value filter."));
+    }
+    Ok(filter)
+}
+
 impl Parser {
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.position)
