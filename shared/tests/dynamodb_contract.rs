@@ -57,6 +57,13 @@ mod contract {
     fd_shared::store_contract_tests!(async { Arc::new(super::store().await) as Arc<dyn fd_shared::store::Store> });
 }
 
+#[cfg(feature = "contract-tests")]
+mod scim_contract {
+    use std::sync::Arc;
+
+    fd_shared::scim_contract_tests!(async { Arc::new(super::store().await) as Arc<dyn fd_shared::store::Store> });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers (independent of the contract module, so these tests also run without `contract-tests`)
 // ---------------------------------------------------------------------------------------------------------------

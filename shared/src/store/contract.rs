@@ -45,7 +45,8 @@ macro_rules! store_contract_tests {
     };
 }
 
-fn pepper() -> Pepper {
+/// The pepper every contract case hashes its keys with.
+pub fn pepper() -> Pepper {
     match Pepper::new(b"contract-suite-pepper-0123456789abcdef".to_vec()) {
         Ok(p) => p,
         Err(e) => panic!("test pepper: {e}"),
@@ -54,13 +55,19 @@ fn pepper() -> Pepper {
 
 /// A fresh directory with one key; returns the directory and a credential for it.
 pub async fn new_tenant(store: &dyn Store, name: &str) -> (Directory, Credential) {
+    let (directory, token) = new_tenant_with_token(store, name).await;
+    let header = format!("Bearer {token}");
+    let credential = Credential::from_authorization(Some(&header), &pepper()).expect("parse token");
+    (directory, credential)
+}
+
+/// A fresh directory with one key; returns the directory and the key's token.
+pub async fn new_tenant_with_token(store: &dyn Store, name: &str) -> (Directory, String) {
     let directory = Directory { id: new_id(), name: name.to_string(), created: crate::time::now_rfc3339() };
     store.create_directory(&directory).await.expect("create directory");
     let issued = issue_key(&directory.id, "contract", &pepper());
     store.create_key(&issued.record).await.expect("create key");
-    let header = format!("Bearer {}", issued.token);
-    let credential = Credential::from_authorization(Some(&header), &pepper()).expect("parse token");
-    (directory, credential)
+    (directory, issued.token)
 }
 
 /// A valid user document.

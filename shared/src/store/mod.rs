@@ -14,6 +14,8 @@ use async_trait::async_trait;
 pub mod contract;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod scim_contract;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

@@ -590,6 +590,13 @@ mod tests {
 
     crate::store_contract_tests!(async { Arc::new(SqliteStore::in_memory().unwrap()) as Arc<dyn crate::store::Store> });
 
+    mod scim {
+        use super::*;
+        crate::scim_contract_tests!(async {
+            Arc::new(SqliteStore::in_memory().unwrap()) as Arc<dyn crate::store::Store>
+        });
+    }
+
     #[tokio::test]
     async fn two_connections_share_one_file() {
         let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
