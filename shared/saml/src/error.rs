@@ -99,6 +99,31 @@ impl SamlError {
     pub fn http_status(&self) -> u16 {
         if self.is_not_saml() { 400 } else { 403 }
     }
+
+    /// A fixed name for the kind of failure, free of any value taken from the response (for logs that must not
+    /// carry assertion contents).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SamlError::TooLarge { .. } => "too_large",
+            SamlError::NotSaml(_) => "not_saml",
+            SamlError::ForbiddenXml(_) => "forbidden_xml",
+            SamlError::EncryptedAssertion => "encrypted_assertion",
+            SamlError::Malformed(_) => "malformed",
+            SamlError::Unsigned => "unsigned",
+            SamlError::UnsupportedSignature(_) => "unsupported_signature",
+            SamlError::UntrustedSignature => "untrusted_signature",
+            SamlError::DigestMismatch => "digest_mismatch",
+            SamlError::Status(_) => "idp_status",
+            SamlError::Destination(_) => "destination",
+            SamlError::Recipient(_) => "recipient",
+            SamlError::Audience(_) => "audience",
+            SamlError::Issuer(_) => "issuer",
+            SamlError::SubjectConfirmation(_) => "subject_confirmation",
+            SamlError::InResponseTo(_) => "in_response_to",
+            SamlError::Expired(_) => "expired",
+            SamlError::NotYetValid(_) => "not_yet_valid",
+        }
+    }
 }
 
 /// Errors in the SP's own configuration (trusted certificates, URLs), or while building requests/metadata.

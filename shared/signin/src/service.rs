@@ -51,7 +51,8 @@ enum Refusal {
     NotConfigured,
     #[error("stored SAML configuration is unusable: {0}")]
     BadConfig(fd_saml::ConfigError),
-    #[error("{0}")]
+    /// Logged by kind only: the message may quote values from the response.
+    #[error("SAML response refused: {}", .0.kind())]
     Saml(SamlError),
     #[error("InResponseTo names no outstanding request of this directory")]
     UnknownRequest,
