@@ -790,19 +790,7 @@ impl Store for DynamoStore {
     }
 
     async fn get_directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
-        if unusable_key(id) {
-            return Ok(None);
-        }
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(primary_key(DIRECTORY_PK.into(), id.into())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
-        out.item.as_ref().map(directory_from_item).transpose()
+        self.get_item(DIRECTORY_PK.into(), id.into()).await?.as_ref().map(directory_from_item).transpose()
     }
 
     async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
@@ -1161,21 +1149,8 @@ impl Store for DynamoStore {
     }
 
     async fn saml_config(&self, directory: &str) -> Result<Option<SamlConfig>, StoreError> {
-        if unusable_key(directory) {
-            return Ok(None);
-        }
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(primary_key(DIRECTORY_PK.into(), directory.into())))
-            .projection_expression("#saml")
-            .expression_attribute_names("#saml", "saml")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
-        match out.item.as_ref().map(|item| get_opt_s(item, "saml")).transpose()?.flatten() {
+        let item = self.get_item(DIRECTORY_PK.into(), directory.into()).await?;
+        match item.as_ref().map(|item| get_opt_s(item, "saml")).transpose()?.flatten() {
             Some(json) => serde_json::from_str(&json).map(Some).map_err(|_| corrupt("saml")),
             None => Ok(None),
         }
