@@ -6,6 +6,7 @@
 //! - [`secret`]: key material loaded once per process (Secrets Manager in Lambda, 0600 files locally).
 //! - [`store`]: the storage trait and its SQLite and DynamoDB implementations.
 //! - [`service`]: the SCIM operations over a store: authenticate, route, validate, persist.
+//! - [`relink`]: re-resolving a directory's manager links (`fd-admin users relink-managers`).
 //! - [`http`]: the glue between `lambda_http` requests/responses and [`service`].
 //! - [`runtime`]: building the service from configuration (environment, flags), logging.
 #![forbid(unsafe_code)]
@@ -13,6 +14,7 @@
 pub mod auth;
 pub mod http;
 pub mod okta;
+pub mod relink;
 pub mod runtime;
 pub mod scim;
 pub mod secret;

@@ -9,6 +9,7 @@ use crate::scim::error::ScimError;
 use crate::scim::error::ScimType;
 use crate::scim::filter::{Filter, IndexLookup};
 use crate::scim::list::{ListQuery, list_response};
+use crate::scim::manager;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::scim::user::{UserDoc, UserRecord};
@@ -295,6 +296,8 @@ impl ScimService {
     ) -> Result<ScimResponse, ScimError> {
         let projection = Projection::from_query(req.query_pairs())?;
         let doc = UserDoc::from_request(json_body(req)?)?;
+        // A create is one write and no read (Okta's create must cost one call): the manager's name is linked at
+        // the user's next PUT, whose read resolves it at no extra cost, or by `fd-admin users relink-managers`.
         let record = UserRecord::new(doc);
         self.store.create_user(cred, &record).await.map_err(store_error)?;
         Ok(ScimResponse::user(201, record, users_url, projection.as_ref()))
@@ -308,7 +311,10 @@ impl ScimService {
         users_url: &str,
     ) -> Result<ScimResponse, ScimError> {
         let doc = UserDoc::from_request(json_body(req)?)?;
-        self.read_modify_write(cred, req, id, users_url, &|previous| {
+        // The manager's name is looked up together with the read of the user: a PUT re-resolves the link at no
+        // extra store call.
+        let manager_name = manager::resolvable_name(&doc).map(str::to_owned);
+        self.read_modify_write(cred, req, id, users_url, manager_name.as_deref(), &|previous| {
             let mut next = doc.clone();
             // Okta does not always repeat these on PUT; an omitted value keeps the stored one rather than
             // silently reactivating a user or dropping Okta's id (RFC 7644 §3.5.1 leaves this to the server).
@@ -327,7 +333,7 @@ impl ScimService {
         users_url: &str,
     ) -> Result<ScimResponse, ScimError> {
         let patch = PatchRequest::parse(json_body(req)?)?;
-        self.read_modify_write(cred, req, id, users_url, &|previous| patch.apply(&previous.doc)).await
+        self.read_modify_write(cred, req, id, users_url, None, &|previous| patch.apply(&previous.doc)).await
     }
 
     /// Reads the user, derives the new document, and writes it conditionally on the version read.
@@ -337,11 +343,12 @@ impl ScimService {
         req: &ScimRequest<'_>,
         id: &str,
         users_url: &str,
+        manager_name: Option<&str>,
         change: &(dyn Fn(&UserRecord) -> Result<UserDoc, ScimError> + Sync),
     ) -> Result<ScimResponse, ScimError> {
         let projection = Projection::from_query(req.query_pairs())?;
         let render = Render { users_url, projection: projection.as_ref() };
-        self.on_current_version(cred, req.if_match, id, render, Write::Replace(change)).await
+        self.on_current_version(cred, req.if_match, id, render, Write::Replace { change, manager_name }).await
     }
 
     async fn delete(&self, cred: &Credential, req: &ScimRequest<'_>, id: &str) -> Result<ScimResponse, ScimError> {
@@ -360,11 +367,19 @@ impl ScimService {
         write: Write<'_>,
     ) -> Result<ScimResponse, ScimError> {
         for _ in 0..WRITE_ATTEMPTS {
-            let previous = self.store.get_user(cred, id).await.map_err(store_error)?;
+            let (previous, prefetched) = match &write {
+                Write::Replace { manager_name: Some(name), .. } => {
+                    let read = self.store.get_user_and_display_name_ids(cred, id, name, manager::LOOKUP_LIMIT).await;
+                    let (previous, ids) = read.map_err(store_error)?;
+                    (previous, Some((*name, ids)))
+                }
+                _ => (self.store.get_user(cred, id).await.map_err(store_error)?, None),
+            };
             check_if_match(if_match, &previous)?;
             let outcome = match &write {
-                Write::Replace(change) => {
+                Write::Replace { change, .. } => {
                     let doc = change(&previous)?;
+                    let doc = self.link_manager(cred, &previous, doc, prefetched, render.users_url).await?;
                     if doc == previous.doc {
                         // Nothing changes (e.g. Okta deactivating an inactive user): no write, same version.
                         return Ok(render.user(previous));
@@ -383,6 +398,30 @@ impl ScimService {
         }
         Err(ScimError::conflict("The user is being modified concurrently; retry the request."))
     }
+
+    /// Recomputes the manager link of `doc`, the next version of `previous` (see [`manager`]): from the ids
+    /// `prefetched` with the read when they are for the same name, else by a lookup, unless the write leaves the
+    /// manager as it was (a PATCH deactivating the user keeps its link without a lookup).
+    async fn link_manager(
+        &self,
+        cred: &Credential,
+        previous: &UserRecord,
+        doc: UserDoc,
+        prefetched: Option<(&str, Vec<String>)>,
+        users_url: &str,
+    ) -> Result<UserDoc, ScimError> {
+        let Some(name) = manager::resolvable_name(&doc) else { return Ok(doc) };
+        let ids = match prefetched {
+            Some((fetched, ids)) if manager::display_name_key(fetched) == manager::display_name_key(name) => ids,
+            _ if manager::same_manager(&previous.doc, &doc) => return Ok(doc),
+            _ => self
+                .store
+                .find_user_ids_by_display_name(cred, name, manager::LOOKUP_LIMIT)
+                .await
+                .map_err(store_error)?,
+        };
+        Ok(manager::link(doc, &ids, &previous.id, users_url))
+    }
 }
 
 /// How a written user is returned: its URL prefix and the requested attributes.
@@ -400,8 +439,12 @@ impl Render<'_> {
 
 /// The conditional write to apply to the current version of a user.
 enum Write<'a> {
-    /// Replace the document by the one derived from the current record.
-    Replace(&'a (dyn Fn(&UserRecord) -> Result<UserDoc, ScimError> + Sync)),
+    /// Replace the document by the one derived from the current record; `manager_name`, when known before the
+    /// read (PUT), is looked up with it.
+    Replace {
+        change: &'a (dyn Fn(&UserRecord) -> Result<UserDoc, ScimError> + Sync),
+        manager_name: Option<&'a str>,
+    },
     Delete,
 }
 
@@ -988,5 +1031,194 @@ mod tests {
         let oversized = vec![b'x'; MAX_BODY_BYTES + 1];
         let response = f.service.handle(post(&oversized, None, None)).await;
         assert_eq!(response.status, 413);
+    }
+
+    // --- manager links ---
+
+    const ENTERPRISE: &str = crate::scim::schema::ENTERPRISE_USER_SCHEMA;
+    const USERS_URL: &str = "https://example.com/scim/v2/Users";
+
+    /// An Okta user: `displayName` and, when given, the manager's display name (all Okta sends of a manager).
+    fn okta(user_name: &str, display_name: &str, manager: Option<&str>) -> Value {
+        let mut body = json!({"schemas": [crate::scim::schema::USER_SCHEMA, ENTERPRISE], "userName": user_name,
+                              "displayName": display_name, ENTERPRISE: {"department": "Engines"}});
+        if let Some(manager) = manager {
+            body[ENTERPRISE]["manager"] = json!({"displayName": manager});
+        }
+        body
+    }
+
+    impl Fixture {
+        /// POSTs `body`; returns the created user.
+        async fn post(&self, body: Value) -> Value {
+            let created = self.call(Method::POST, "/Users", Some(body), None).await;
+            assert_eq!(created.status, 201, "{:?}", created.body);
+            created.body.unwrap()
+        }
+
+        async fn write(&self, method: Method, id: &str, body: Value) -> ScimResponse {
+            let response = self.call(method, &format!("/Users/{id}"), Some(body), None).await;
+            assert_eq!(response.status, 200, "{:?}", response.body);
+            response
+        }
+
+        async fn manager_of(&self, id: &str) -> Value {
+            let got = self.call(Method::GET, &format!("/Users/{id}"), None, None).await;
+            got.body.unwrap()[ENTERPRISE]["manager"].clone()
+        }
+
+        async fn filter(&self, filter: &str) -> Vec<String> {
+            let list = self.send(Method::GET, "/Users", &[("filter", filter)], None).await;
+            assert_eq!(list.status, 200, "{:?}", list.body);
+            let body = list.body.unwrap();
+            body["Resources"].as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap().to_string()).collect()
+        }
+    }
+
+    fn link_to(id: &str, name: &str) -> Value {
+        json!({"displayName": name, "value": id, "$ref": format!("{USERS_URL}/{id}")})
+    }
+
+    #[tokio::test]
+    async fn okta_managers_are_linked_whatever_the_creation_order() {
+        let f = fixture().await;
+        // The report arrives first: no user has the name yet.
+        let early = f.post(okta("early", "Early Report", Some("Charles Babbage"))).await;
+        let early_id = early["id"].as_str().unwrap().to_string();
+        assert_eq!(early[ENTERPRISE]["manager"], json!({"displayName": "Charles Babbage"}));
+
+        let charles = f.post(okta("charles", "Charles Babbage", None)).await;
+        let charles_id = charles["id"].as_str().unwrap().to_string();
+        // A create writes without reading: even a report created after its manager is linked by its first PUT
+        // (names compare case-insensitively).
+        let late = f.post(okta("late", "Late Report", Some("charles BABBAGE"))).await;
+        assert_eq!(late[ENTERPRISE]["manager"], json!({"displayName": "charles BABBAGE"}));
+        assert_eq!(late[ENTERPRISE]["department"], "Engines");
+        let late_id = late["id"].as_str().unwrap().to_string();
+        let linked = f.write(Method::PUT, &late_id, okta("late", "Late Report", Some("charles BABBAGE"))).await;
+        assert_eq!(linked.body.unwrap()[ENTERPRISE]["manager"], link_to(&charles_id, "charles BABBAGE"));
+        // The early report is linked by its next PUT (Okta re-sends the user on every profile change).
+        let put = f.write(Method::PUT, &early_id, okta("early", "Early Report", Some("Charles Babbage"))).await;
+        assert_eq!(put.etag.as_deref(), Some("W/\"2\""));
+        assert_eq!(put.body.unwrap()[ENTERPRISE]["manager"], link_to(&charles_id, "Charles Babbage"));
+
+        // Okta's unchanged resend keeps the link and writes nothing.
+        let resend = f.write(Method::PUT, &late_id, okta("late", "Late Report", Some("charles BABBAGE"))).await;
+        assert_eq!(resend.etag.as_deref(), Some("W/\"2\""));
+        assert_eq!(resend.body.unwrap()[ENTERPRISE]["manager"], link_to(&charles_id, "charles BABBAGE"));
+
+        // Filters on the link.
+        let by_manager = format!("{ENTERPRISE}:manager.value eq \"{charles_id}\"");
+        let mut found = f.filter(&by_manager).await;
+        found.sort();
+        assert_eq!(found, ["early", "late"]);
+        assert_eq!(f.filter(&format!("{ENTERPRISE}:manager.value pr and userName eq \"late\"")).await, ["late"]);
+        assert!(f.filter(&format!("{ENTERPRISE}:manager.value eq \"{early_id}\"")).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn manager_changes_heal_on_the_reports_next_write() {
+        let f = fixture().await;
+        let grace = f.post(okta("grace", "Grace Hopper", None)).await["id"].as_str().unwrap().to_string();
+        let report = f.post(okta("report", "A Report", Some("Grace Hopper"))).await["id"].as_str().unwrap().to_string();
+        f.write(Method::PUT, &report, okta("report", "A Report", Some("Grace Hopper"))).await;
+        assert_eq!(f.manager_of(&report).await["value"], grace.as_str());
+
+        // A second Grace Hopper makes the name ambiguous: the next write keeps only the display name.
+        let twin = f.post(okta("twin", "GRACE HOPPER", None)).await["id"].as_str().unwrap().to_string();
+        let ambiguous = f.post(okta("other", "Other Report", Some("Grace Hopper"))).await;
+        assert_eq!(ambiguous[ENTERPRISE]["manager"], json!({"displayName": "Grace Hopper"}));
+        assert_eq!(f.manager_of(&report).await["value"], grace.as_str(), "lags until written again");
+        f.write(Method::PUT, &report, okta("report", "A Report", Some("Grace Hopper"))).await;
+        assert_eq!(f.manager_of(&report).await, json!({"displayName": "Grace Hopper"}));
+
+        // The twin leaves: the name is unique again.
+        assert_eq!(f.call(Method::DELETE, &format!("/Users/{twin}"), None, None).await.status, 204);
+        f.write(Method::PUT, &report, okta("report", "A Report", Some("Grace Hopper"))).await;
+        assert_eq!(f.manager_of(&report).await, link_to(&grace, "Grace Hopper"));
+
+        // The manager is renamed: the link goes on the report's next write.
+        f.write(Method::PUT, &grace, okta("grace", "Admiral Hopper", None)).await;
+        f.write(Method::PUT, &report, okta("report", "A Report (moved)", Some("Grace Hopper"))).await;
+        assert_eq!(f.manager_of(&report).await, json!({"displayName": "Grace Hopper"}));
+
+        // Nobody is their own manager.
+        let selfish = f.post(okta("selfish", "Admiral Hopper 2", Some("Admiral Hopper 2"))).await;
+        let selfish = selfish["id"].as_str().unwrap();
+        let put = f.write(Method::PUT, selfish, okta("selfish", "Admiral Hopper 2", Some("admiral hopper 2"))).await;
+        assert_eq!(put.body.unwrap()[ENTERPRISE]["manager"], json!({"displayName": "admiral hopper 2"}));
+    }
+
+    #[tokio::test]
+    async fn patch_keeps_links_and_resolves_a_new_manager_name() {
+        let f = fixture().await;
+        let ada = f.post(okta("ada", "Ada Lovelace", None)).await["id"].as_str().unwrap().to_string();
+        let charles = f.post(okta("charles", "Charles Babbage", None)).await["id"].as_str().unwrap().to_string();
+        let report = f.post(okta("report", "A Report", Some("Ada Lovelace"))).await["id"].as_str().unwrap().to_string();
+        f.write(Method::PUT, &report, okta("report", "A Report", Some("Ada Lovelace"))).await;
+
+        let deactivate = json!({"schemas": [crate::scim::schema::PATCH_OP_SCHEMA],
+                                "Operations": [{"op": "replace", "value": {"active": false}}]});
+        let patched = f.write(Method::PATCH, &report, deactivate).await.body.unwrap();
+        assert_eq!(
+            (patched["active"].clone(), patched[ENTERPRISE]["manager"].clone()),
+            (json!(false), link_to(&ada, "Ada Lovelace"))
+        );
+
+        let new_manager = json!({"schemas": [crate::scim::schema::PATCH_OP_SCHEMA], "Operations": [
+            {"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": {"displayName": "Charles Babbage"}}]});
+        let patched = f.write(Method::PATCH, &report, new_manager).await.body.unwrap();
+        assert_eq!(patched[ENTERPRISE]["manager"], link_to(&charles, "Charles Babbage"));
+    }
+
+    #[tokio::test]
+    async fn client_set_managers_are_kept_as_sent() {
+        let f = fixture().await;
+        let ada = f.post(okta("ada", "Ada Lovelace", None)).await["id"].as_str().unwrap().to_string();
+        // Microsoft Entra ID sets the manager by id.
+        let mut entra = okta("entra", "Entra User", None);
+        entra[ENTERPRISE]["manager"] = json!({"value": "entra-manager-id"});
+        let created = f.post(entra).await;
+        assert_eq!(created[ENTERPRISE]["manager"], json!({"value": "entra-manager-id"}));
+        let id = created["id"].as_str().unwrap().to_string();
+
+        // A value sent with a name that matches someone else is still the client's.
+        let mut both = okta("entra", "Entra User", Some("Ada Lovelace"));
+        both[ENTERPRISE]["manager"]["value"] = json!("entra-manager-id");
+        let put = f.write(Method::PUT, &id, both).await.body.unwrap();
+        assert_eq!(put[ENTERPRISE]["manager"], json!({"displayName": "Ada Lovelace", "value": "entra-manager-id"}));
+        let set_by_id = json!({"schemas": [crate::scim::schema::PATCH_OP_SCHEMA], "Operations": [
+            {"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": {"value": ada, "displayName": "Someone"}}]});
+        let patched = f.write(Method::PATCH, &id, set_by_id).await.body.unwrap();
+        assert_eq!(patched[ENTERPRISE]["manager"], json!({"value": ada, "displayName": "Someone"}));
+        let filter = format!("{ENTERPRISE}:manager.value eq \"{ada}\"");
+        assert_eq!(f.filter(&filter).await, ["entra"]);
+    }
+
+    #[tokio::test]
+    async fn relink_heals_every_report_of_the_directory() {
+        let f = fixture().await;
+        let early = f.post(okta("early", "Early", Some("Charles Babbage"))).await["id"].as_str().unwrap().to_string();
+        let stale = f.post(okta("stale", "Stale", Some("Ada Lovelace"))).await["id"].as_str().unwrap().to_string();
+        let charles = f.post(okta("charles", "Charles Babbage", None)).await["id"].as_str().unwrap().to_string();
+        let ada = f.post(okta("ada", "Ada Lovelace", None)).await["id"].as_str().unwrap().to_string();
+        f.write(Method::PUT, &stale, okta("stale", "Stale", Some("Ada Lovelace"))).await;
+        f.post(okta("twin", "ada lovelace", None)).await;
+        let mut entra = okta("entra", "Entra", Some("Charles Babbage"));
+        entra[ENTERPRISE]["manager"]["value"] = json!("kept");
+        f.post(entra).await;
+        assert_eq!(f.manager_of(&stale).await["value"], ada.as_str());
+
+        let store = f.service.store().clone();
+        let cred = Credential::from_authorization(Some(&f.token), &Pepper::new(vec![3; 32]).unwrap()).unwrap();
+        let report = crate::relink::relink_managers(&*store, &cred, USERS_URL, true).await.unwrap();
+        assert_eq!(
+            report,
+            crate::relink::RelinkReport { users: 6, indexed: 6, reports: 2, linked: 1, changed: 2, skipped: 0 }
+        );
+        assert_eq!(f.manager_of(&early).await, link_to(&charles, "Charles Babbage"));
+        assert_eq!(f.manager_of(&stale).await, json!({"displayName": "Ada Lovelace"}));
+        let again = crate::relink::relink_managers(&*store, &cred, USERS_URL, false).await.unwrap();
+        assert_eq!((again.changed, again.linked, again.indexed), (0, 1, 0));
     }
 }

@@ -379,3 +379,81 @@ async fn production_config_honours_aws_endpoint_url() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Display-name index (manager links)
+// ---------------------------------------------------------------------------------------------------------------
+
+fn named(user_name: &str, display_name: &str) -> UserDoc {
+    UserDoc::from_request(json!({"schemas": [USER_SCHEMA], "userName": user_name, "displayName": display_name}))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn display_name_lookups_cost_one_batch_read() {
+    let counter = CallCounter::new();
+    let store = store_counting(Some(&counter)).await;
+    let cred = tenant(&store).await;
+    let charles = UserRecord::new(named("charles@example.com", "Charles Babbage"));
+    let (r, calls) = measured!(counter, store.create_user(&cred, &charles));
+    r.unwrap();
+    assert_eq!(calls, counts(&[("TransactWriteItems", 1)]), "create_user (index entry in the same transaction)");
+
+    let (r, calls) = measured!(counter, store.find_user_ids_by_display_name(&cred, "charles babbage", 2));
+    assert_eq!(r.unwrap(), vec![charles.id.clone()]);
+    assert_eq!(calls, counts(&[("BatchGetItem", 1)]), "find_user_ids_by_display_name");
+
+    let (r, calls) = measured!(counter, store.get_user_and_display_name_ids(&cred, &charles.id, "Charles Babbage", 2));
+    assert_eq!(r.unwrap(), (charles.clone(), vec![charles.id.clone()]));
+    assert_eq!(calls, counts(&[("BatchGetItem", 1)]), "get_user_and_display_name_ids");
+
+    let renamed = charles.successor(named("charles@example.com", "Lord Babbage"));
+    let (r, calls) = measured!(counter, store.replace_user(&cred, &charles, &renamed));
+    r.unwrap();
+    assert_eq!(calls, counts(&[("TransactWriteItems", 1)]), "replace_user moving the index entry");
+
+    let wrong = Credential { hash: pepper().hash("wrong secret wrong secret wrong secret"), ..cred.clone() };
+    let (r, calls) = measured!(counter, store.find_user_ids_by_display_name(&wrong, "Lord Babbage", 2));
+    assert!(matches!(r, Err(StoreError::Unauthorized)));
+    assert_eq!(calls, counts(&[("BatchGetItem", 1)]), "find_user_ids_by_display_name with a wrong secret");
+}
+
+#[tokio::test]
+async fn reindex_backfills_users_written_before_the_index() {
+    let store = store().await;
+    let cred = tenant(&store).await;
+    let mut users = Vec::new();
+    // More than one transaction's worth, several sharing a name.
+    for i in 0..50 {
+        let user = UserRecord::new(named(&format!("u{i}@example.com"), &format!("Name {}", i % 20)));
+        store.create_user(&cred, &user).await.unwrap();
+        users.push(user);
+    }
+    // As before the index existed: no display-name items.
+    for i in 0..20 {
+        store
+            .client()
+            .delete_item()
+            .table_name(store.table())
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("DIR#{}", cred.directory)))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("DNAME#name {i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(store.find_user_ids_by_display_name(&cred, "Name 3", 5).await.unwrap().is_empty());
+
+    let read = store.scan_users(&cred, None, 100).await.unwrap();
+    // One user changes after the read: it is skipped, its own write indexed it.
+    let changed = read.iter().find(|u| u.doc.display_name() == "Name 3").unwrap().clone();
+    let next = changed.successor(named(changed.doc.user_name(), "Renamed Meanwhile"));
+    store.replace_user(&cred, &changed, &next).await.unwrap();
+
+    assert_eq!(store.reindex_display_names(&cred, &read).await.unwrap(), 49);
+    let mut expected: Vec<String> =
+        users.iter().filter(|u| u.doc.display_name() == "Name 3" && u.id != changed.id).map(|u| u.id.clone()).collect();
+    expected.sort();
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "NAME 3", 5).await.unwrap(), expected);
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Renamed Meanwhile", 5).await.unwrap(), vec![changed.id]);
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "name 19", 5).await.unwrap().len(), 2);
+}

@@ -1,6 +1,6 @@
 //! DynamoDB calls per Okta operation, counted with an SDK interceptor while the requests go through the real
 //! function handlers against DynamoDB on moto. The budget: get 1, lookup 1, create 1 transaction, PUT and
-//! deactivate at most 2.
+//! deactivate at most 2 (a PUT also resolves the manager's name, in the same read).
 //!
 //! `cargo test -p fd-tests --test dynamodb_calls -- --nocapture` prints the table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -87,8 +87,16 @@ async fn okta_operations_stay_within_the_call_budget() {
     assert_eq!((status, body["totalResults"].clone()), (200, json!(0)));
     measure("lookup (userName eq)", &counter);
 
+    let mut no_manager = okta_user("solo");
+    no_manager[ENTERPRISE_USER_SCHEMA].as_object_mut().unwrap().remove("manager");
+    let (status, body) = call(&service, request("POST", "/Users", token, Some(&no_manager))).await;
+    assert_eq!(status, 201, "{body}");
+    measure("create, no manager", &counter);
+
+    // Okta's user names a manager: still one write and no read (the link is made by the user's first PUT).
     let (status, body) = call(&service, request("POST", "/Users", token, Some(&okta_user("user")))).await;
     assert_eq!(status, 201, "{body}");
+    assert_eq!(body[ENTERPRISE_USER_SCHEMA]["manager"], json!({"displayName": "user-managerDisplayName"}));
     let id = body["id"].as_str().unwrap().to_string();
     measure("create", &counter);
 
@@ -120,6 +128,33 @@ async fn okta_operations_stay_within_the_call_budget() {
     assert_eq!(status, 204);
     measure("delete", &counter);
 
+    // Manager links: a report created after its manager is linked by its first PUT, and later PUTs keep the link.
+    let mut manager = okta_user("boss");
+    manager["displayName"] = json!("Charles Babbage");
+    let (status, body) = call(&service, request("POST", "/Users", token, Some(&manager))).await;
+    assert_eq!(status, 201, "{body}");
+    let manager_id = body["id"].as_str().unwrap().to_string();
+    let mut report = okta_user("report");
+    report[ENTERPRISE_USER_SCHEMA]["manager"] = json!({"displayName": "Charles Babbage"});
+    counter.reset();
+    let (status, body) = call(&service, request("POST", "/Users", token, Some(&report))).await;
+    assert_eq!((status, body[ENTERPRISE_USER_SCHEMA]["manager"]["value"].clone()), (201, Value::Null));
+    let report_id = body["id"].as_str().unwrap().to_string();
+    measure("create a report", &counter);
+
+    let (status, body) = call(&service, request("PUT", &format!("/Users/{report_id}"), token, Some(&report))).await;
+    assert_eq!((status, body[ENTERPRISE_USER_SCHEMA]["manager"]["value"].clone()), (200, json!(manager_id)));
+    measure("PUT resend, links the manager", &counter);
+
+    let (status, _) = call(&service, request("PUT", &format!("/Users/{report_id}"), token, Some(&report))).await;
+    assert_eq!(status, 200);
+    measure("PUT resend, unchanged", &counter);
+
+    report["title"] = json!("Principal");
+    let (status, body) = call(&service, request("PUT", &format!("/Users/{report_id}"), token, Some(&report))).await;
+    assert_eq!((status, body[ENTERPRISE_USER_SCHEMA]["manager"]["value"].clone()), (200, json!(manager_id)));
+    measure("PUT of a report", &counter);
+
     println!("DynamoDB calls per Okta operation:");
     for (operation, calls) in &measured {
         println!("  {operation:32} {calls:?}");
@@ -129,8 +164,13 @@ async fn okta_operations_stay_within_the_call_budget() {
     assert_eq!(calls("get"), one("BatchGetItem"));
     assert_eq!(calls("lookup (userName eq)"), one("BatchGetItem"));
     assert_eq!(calls("lookup, found"), one("BatchGetItem"));
-    assert_eq!(calls("create"), one("TransactWriteItems"));
+    assert_eq!(calls("create, no manager"), one("TransactWriteItems"));
     let two = BTreeMap::from([("BatchGetItem".to_string(), 1u64), ("TransactWriteItems".to_string(), 1u64)]);
+    assert_eq!(calls("create"), one("TransactWriteItems"));
+    assert_eq!(calls("create a report"), one("TransactWriteItems"));
+    assert_eq!(calls("PUT resend, links the manager"), two);
+    assert_eq!(calls("PUT resend, unchanged"), one("BatchGetItem"));
+    assert_eq!(calls("PUT of a report"), two);
     assert_eq!(calls("update (PUT)"), two);
     assert_eq!(calls("deactivate (PATCH)"), two);
     assert_eq!(calls("deactivate again (no change)"), one("BatchGetItem"));

@@ -7,7 +7,8 @@
 #![forbid(unsafe_code)]
 
 use clap::{Args, Parser, Subcommand};
-use fd_shared::auth::{is_id, issue_key, new_id};
+use fd_shared::auth::{Credential, Pepper, is_id, issue_key, new_id};
+use fd_shared::http::SCIM_BASE_PATH;
 use fd_shared::runtime::StoreConfig;
 use fd_shared::store::{Directory, Store};
 use fd_signin::SpEndpoints;
@@ -54,6 +55,9 @@ enum Command {
     /// SAML sign-in through the directory's identity provider (Okta).
     #[command(subcommand)]
     Saml(SamlCommand),
+    /// Maintenance of a directory's users.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Create the DynamoDB table, the pepper secret and (with `--session-secret-id`) the session-key secret if
     /// they do not exist (for a local DynamoDB-compatible server; in AWS, CloudFormation creates them).
     Bootstrap,
@@ -99,6 +103,24 @@ enum KeyCommand {
         #[arg(long)]
         directory: String,
         key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Re-resolve every manager link of a directory from the managers' display names, rewriting only the users
+    /// whose link changes (links lag when a manager is provisioned after its reports, renamed or deleted).
+    RelinkManagers {
+        #[arg(long)]
+        directory: String,
+        /// Skip the first walk, which makes sure every user is in the display-name index (needed once for users
+        /// written before manager links existed).
+        #[arg(long)]
+        no_reindex: bool,
+        #[command(flatten)]
+        public_url: PublicUrlArg,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -181,6 +203,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (store, _) = config.open().await.map_err(|e| e.to_string())?;
             saml(&*store, command).await
         }
+        Command::Users(UsersCommand::RelinkManagers { directory, no_reindex, public_url, json }) => {
+            let (store, pepper) = config.open().await.map_err(|e| e.to_string())?;
+            relink_managers(&*store, &pepper, &directory, !no_reindex, &public_url.public_url, json).await
+        }
         Command::Directory(command) => {
             let (store, _) = config.open().await.map_err(|e| e.to_string())?;
             directory(store, command).await
@@ -233,6 +259,56 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
     }
+}
+
+/// `users relink-managers`: walks the directory with the credential of one of its active keys (the stored hash
+/// is what a presented token hashes to), or, if it has none, of a temporary key revoked when done.
+async fn relink_managers(
+    store: &dyn Store,
+    pepper: &Pepper,
+    directory: &str,
+    reindex: bool,
+    public_url: &str,
+    json: bool,
+) -> Result<(), String> {
+    require_directory(store, directory).await?;
+    let users_url = format!("{}{SCIM_BASE_PATH}/Users", public_url.trim_end_matches('/'));
+    let keys = store.list_keys(directory).await.map_err(|e| e.to_string())?;
+    let active = keys.iter().find(|k| k.revoked.is_none());
+    let temporary = match active {
+        Some(_) => None,
+        None => {
+            let issued = issue_key(directory, "fd-admin users relink-managers (temporary)", pepper);
+            store.create_key(&issued.record).await.map_err(|e| e.to_string())?;
+            Some(issued.record)
+        }
+    };
+    let Some(key) = active.or(temporary.as_ref()) else {
+        return Err(format!("no usable key for directory {directory}"));
+    };
+    let credential = Credential { directory: directory.to_string(), key_id: key.id.clone(), hash: key.hash };
+    let result = fd_shared::relink::relink_managers(store, &credential, &users_url, reindex).await;
+    if let Some(key) = &temporary {
+        store.revoke_key(directory, &key.id, &fd_shared::time::now_rfc3339()).await.map_err(|e| e.to_string())?;
+    }
+    let report = result.map_err(|e| e.to_string())?;
+    if json {
+        let mut out = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+        out["directory"] = json!(directory);
+        println!("{out}");
+    } else {
+        println!(
+            "Directory {directory}: {} users, {} with a manager name, {} linked; {} rewritten, {} skipped (changed \
+             meanwhile){}.",
+            report.users,
+            report.reports,
+            report.linked,
+            report.changed,
+            report.skipped,
+            if reindex { format!("; {} checked in the display-name index", report.indexed) } else { String::new() }
+        );
+    }
+    Ok(())
 }
 
 async fn require_directory(store: &dyn Store, id: &str) -> Result<(), String> {

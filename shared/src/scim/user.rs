@@ -107,6 +107,16 @@ impl UserDoc {
         user_name_key(self.user_name())
     }
 
+    /// The `displayName`.
+    pub fn display_name(&self) -> &str {
+        self.0.get("displayName").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// The `displayName` folded for case-insensitive lookup (manager links).
+    pub fn display_name_key(&self) -> String {
+        user_name_key(self.display_name())
+    }
+
     /// The client's `externalId`, when set.
     pub fn external_id(&self) -> Option<&str> {
         self.0.get("externalId").and_then(Value::as_str)

@@ -32,6 +32,12 @@ macro_rules! store_contract_tests {
             sign_in_lookups_stay_in_their_directory,
             saml_requests_are_taken_once,
             assertions_are_recorded_once,
+            // Display-name index (manager links).
+            display_names_are_found_case_insensitively,
+            display_name_index_follows_renames_and_deletes,
+            display_name_lookups_stay_in_their_directory,
+            display_name_lookups_check_the_credential,
+            reindex_skips_users_changed_since_read,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -416,4 +422,150 @@ pub async fn assertions_are_recorded_once(store: &dyn Store) {
     let long = "x".repeat(5000);
     assert!(store.record_assertion(&a.id, &long, now + 300, now).await.unwrap());
     assert!(!store.record_assertion(&a.id, &long, now + 300, now).await.unwrap());
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Display-name index (manager links)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// A valid user document with this displayName.
+pub fn user_named(user_name: &str, display_name: &str) -> UserDoc {
+    UserDoc::from_request(json!({"schemas": [USER_SCHEMA], "userName": user_name, "displayName": display_name}))
+        .expect("valid user")
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+pub async fn display_names_are_found_case_insensitively(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract display names").await;
+    let charles = create(store, &cred, user_named("charles", "Charles Babbage")).await;
+    create(store, &cred, user_named("ada", "Ada Lovelace")).await;
+    for name in ["Charles Babbage", "charles babbage", "CHARLES BABBAGE"] {
+        assert_eq!(store.find_user_ids_by_display_name(&cred, name, 2).await.unwrap(), vec![charles.id.clone()]);
+    }
+    assert!(store.find_user_ids_by_display_name(&cred, "Charles", 2).await.unwrap().is_empty());
+    assert!(store.find_user_ids_by_display_name(&cred, "", 2).await.unwrap().is_empty());
+
+    // Several users with one name: ordered by id, at most `limit`.
+    let second = create(store, &cred, user_named("charles2", "charles BABBAGE")).await;
+    let third = create(store, &cred, user_named("charles3", "Charles Babbage")).await;
+    let all = sorted(vec![charles.id.clone(), second.id.clone(), third.id.clone()]);
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Charles Babbage", 10).await.unwrap(), all);
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Charles Babbage", 2).await.unwrap(), all[..2].to_vec());
+    assert!(store.find_user_ids_by_display_name(&cred, "Charles Babbage", 0).await.unwrap().is_empty());
+
+    // Together with a read of a user.
+    let ada = store.find_user_by_user_name(&cred, "ada").await.unwrap().unwrap();
+    let (read, ids) = store.get_user_and_display_name_ids(&cred, &ada.id, "CHARLES babbage", 2).await.unwrap();
+    assert_eq!((read, ids), (ada, all[..2].to_vec()));
+    assert!(matches!(
+        store.get_user_and_display_name_ids(&cred, "no-such-id", "Charles Babbage", 2).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Names too long for a key are found too.
+    let long = format!("{} Babbage", "Charles".repeat(300));
+    let long_user = create(store, &cred, user_named("long", &long)).await;
+    let found = store.find_user_ids_by_display_name(&cred, &long.to_uppercase(), 2).await.unwrap();
+    assert_eq!(found, vec![long_user.id]);
+}
+
+pub async fn display_name_index_follows_renames_and_deletes(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract display-name index").await;
+    let charles = create(store, &cred, user_named("charles", "Charles Babbage")).await;
+
+    // A rename moves the entry; a change of case keeps it findable.
+    let renamed = charles.successor(user_named("charles", "Lord Babbage"));
+    store.replace_user(&cred, &charles, &renamed).await.unwrap();
+    assert!(store.find_user_ids_by_display_name(&cred, "Charles Babbage", 2).await.unwrap().is_empty());
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "lord babbage", 2).await.unwrap(), vec![charles.id.clone()]);
+    let recased = renamed.successor(user_named("charles", "LORD BABBAGE"));
+    store.replace_user(&cred, &renamed, &recased).await.unwrap();
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Lord Babbage", 2).await.unwrap(), vec![charles.id.clone()]);
+
+    // A write refused (stale version, name taken) moves nothing.
+    create(store, &cred, user_named("other", "Someone Else")).await;
+    let stale = charles.successor(user_named("charles", "Stale Name"));
+    assert!(matches!(store.replace_user(&cred, &charles, &stale).await, Err(StoreError::VersionConflict)));
+    let clash = recased.successor(user_named("OTHER", "Clashing Name"));
+    assert!(matches!(store.replace_user(&cred, &recased, &clash).await, Err(StoreError::UserNameTaken)));
+    for gone in ["Stale Name", "Clashing Name"] {
+        assert!(store.find_user_ids_by_display_name(&cred, gone, 2).await.unwrap().is_empty(), "{gone}");
+    }
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Lord Babbage", 2).await.unwrap(), vec![charles.id.clone()]);
+
+    // A delete removes it; the other bearer of a shared name stays.
+    let twin = create(store, &cred, user_named("twin", "lord babbage")).await;
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Lord Babbage", 2).await.unwrap().len(), 2);
+    store.delete_user(&cred, &recased).await.unwrap();
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Lord Babbage", 2).await.unwrap(), vec![twin.id.clone()]);
+    store.delete_user(&cred, &twin).await.unwrap();
+    assert!(store.find_user_ids_by_display_name(&cred, "Lord Babbage", 2).await.unwrap().is_empty());
+    // The name can be taken again.
+    let again = create(store, &cred, user_named("again", "Lord Babbage")).await;
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Lord Babbage", 2).await.unwrap(), vec![again.id]);
+}
+
+pub async fn display_name_lookups_stay_in_their_directory(store: &dyn Store) {
+    let (_, a) = new_tenant(store, "Contract display names A").await;
+    let (_, b) = new_tenant(store, "Contract display names B").await;
+    let in_a = create(store, &a, user_named("charles", "Charles Babbage")).await;
+    assert!(store.find_user_ids_by_display_name(&b, "Charles Babbage", 2).await.unwrap().is_empty());
+    let in_b = create(store, &b, user_named("charles", "Charles Babbage")).await;
+    assert_eq!(store.find_user_ids_by_display_name(&a, "Charles Babbage", 2).await.unwrap(), vec![in_a.id.clone()]);
+    assert_eq!(store.find_user_ids_by_display_name(&b, "Charles Babbage", 2).await.unwrap(), vec![in_b.id.clone()]);
+    // Another directory's user is not read through this one's lookup.
+    assert!(matches!(
+        store.get_user_and_display_name_ids(&b, &in_a.id, "Charles Babbage", 2).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.reindex_display_names(&b, std::slice::from_ref(&in_a)).await.unwrap(), 0);
+    assert_eq!(store.find_user_ids_by_display_name(&b, "Charles Babbage", 2).await.unwrap(), vec![in_b.id]);
+}
+
+pub async fn display_name_lookups_check_the_credential(store: &dyn Store) {
+    let (dir, cred) = new_tenant(store, "Contract display names, credentials").await;
+    let charles = create(store, &cred, user_named("charles", "Charles Babbage")).await;
+    let wrong_secret = Credential { hash: pepper().hash("not the secret at all, not at all"), ..cred.clone() };
+    let unknown_key = Credential { key_id: new_id(), ..cred.clone() };
+    let (_, other) = new_tenant(store, "Contract display names, other").await;
+    let borrowed = Credential { directory: dir.id.clone(), ..other.clone() };
+    for bad in [&wrong_secret, &unknown_key, &borrowed] {
+        let found = store.find_user_ids_by_display_name(bad, "Charles Babbage", 2).await;
+        assert!(matches!(found, Err(StoreError::Unauthorized)));
+        let read = store.get_user_and_display_name_ids(bad, &charles.id, "Charles Babbage", 2).await;
+        assert!(matches!(read, Err(StoreError::Unauthorized)));
+        let missing = store.get_user_and_display_name_ids(bad, "no-such-id", "x", 2).await;
+        assert!(matches!(missing, Err(StoreError::Unauthorized)));
+        let reindexed = store.reindex_display_names(bad, std::slice::from_ref(&charles)).await;
+        assert!(matches!(reindexed, Err(StoreError::Unauthorized)));
+    }
+    store.revoke_key(&cred.directory, &cred.key_id, &crate::time::now_rfc3339()).await.unwrap();
+    assert!(matches!(
+        store.find_user_ids_by_display_name(&cred, "Charles Babbage", 2).await,
+        Err(StoreError::Unauthorized)
+    ));
+}
+
+pub async fn reindex_skips_users_changed_since_read(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract reindex").await;
+    let charles = create(store, &cred, user_named("charles", "Charles Babbage")).await;
+    let ada = create(store, &cred, user_named("ada", "Ada Lovelace")).await;
+    let gone = create(store, &cred, user_named("gone", "Gone User")).await;
+    assert_eq!(store.reindex_display_names(&cred, &[]).await.unwrap(), 0);
+    let read = store.scan_users(&cred, None, 10).await.unwrap();
+
+    // Changed after the read: renamed, deleted.
+    let renamed = charles.successor(user_named("charles", "Lord Babbage"));
+    store.replace_user(&cred, &charles, &renamed).await.unwrap();
+    store.delete_user(&cred, &gone).await.unwrap();
+
+    assert_eq!(store.reindex_display_names(&cred, &read).await.unwrap(), 1);
+    assert!(store.find_user_ids_by_display_name(&cred, "Charles Babbage", 2).await.unwrap().is_empty());
+    assert!(store.find_user_ids_by_display_name(&cred, "Gone User", 2).await.unwrap().is_empty());
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Lord Babbage", 2).await.unwrap(), vec![charles.id]);
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Ada Lovelace", 2).await.unwrap(), vec![ada.id]);
 }

@@ -11,13 +11,21 @@
 //! | user            | `DIR#<dir>` | `USER#<id>`             | `id`, `doc` (JSON), `version`, `created`, `lastModified`, `unameKey`, `extKey`? |
 //! | userName claim  | `DIR#<dir>` | `UNAME#<folded name>`   | a copy of the user: `id`, `doc`, `version`, `created`, `lastModified` |
 //! | user counter    | `DIR#<dir>` | `COUNT#<0..15>`         | `n`                                                           |
+//! | display name    | `DIR#<dir>` | `DNAME#<folded name>`   | `ids` (string set): the users bearing that displayName        |
 //! | AuthnRequest    | `DIR#<dir>` | `SAMLREQ#<sha256 of id>`| `expiresAt` (TTL)                                             |
 //! | seen assertion  | `DIR#<dir>` | `SAMLID#<sha256 of id>` | `expiresAt` (TTL)                                             |
 //!
 //! The LSI `byExternalId` (`pk` HASH, `extKey` RANGE, projection ALL) indexes user items only: claims carry no
 //! `extKey`. Sort keys are limited to 1024 bytes, so a folded userName or an externalId too long to be a key is
 //! replaced by its SHA-256 under a distinct prefix (`UNAMEH#<hex>` / `#sha256:<hex>`); lookups re-check the exact
-//! value against the stored document.
+//! value against the stored document. Display names go by digest the same way (`DNAMEH#<hex>`), unchecked: the
+//! item holds ids only.
+//!
+//! The display-name item is the index behind manager links: every user write adds the user's id to the set of its
+//! (folded) displayName, and a rename or delete takes it out, inside the write's own transaction. A lookup is then
+//! one item read, which rides in the same `BatchGetItem` as the key item (and, for a PUT, the user). A set emptied
+//! by deletes stays as an item without `ids`. The set bounds the users sharing one display name in a directory to
+//! about 10,000 (400 KB per item).
 //!
 //! # Call budget
 //!
@@ -35,6 +43,7 @@
 
 use super::{Directory, SamlConfig, Store, StoreError, UserPage};
 use crate::auth::{Credential, KeyHash, KeyRecord, Pepper};
+use crate::scim::manager::display_name_key;
 use crate::scim::user::{UserDoc, UserRecord, user_name_key};
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -79,6 +88,9 @@ const BATCH_GET_ATTEMPTS: u32 = 8;
 const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(180);
 /// Bound on retrying point-in-time recovery right after table creation.
 const PITR_ATTEMPTS: u32 = 20;
+/// Users per `TransactWriteItems` when reindexing display names: a check and at most one update each, plus the
+/// key check, within the 100 actions of a transaction.
+const REINDEX_BATCH: usize = 45;
 /// Longest service message carried into a [`StoreError`].
 const MAX_MESSAGE_CHARS: usize = 300;
 
@@ -335,6 +347,24 @@ fn ext_key(external_id: &str) -> String {
     }
 }
 
+/// The display-name index item for a folded displayName; names too long for a sort key go by digest.
+fn display_name_sk(folded_display_name: &str) -> String {
+    let plain = format!("DNAME#{folded_display_name}");
+    if plain.len() <= MAX_SORT_KEY_BYTES { plain } else { format!("DNAMEH#{}", sha256_hex(folded_display_name)) }
+}
+
+/// The ids of a display-name index item, ordered, at most `limit`.
+fn display_name_ids(item: Option<&Item>, limit: u64) -> Result<Vec<String>, StoreError> {
+    let mut ids = match item.and_then(|item| item.get("ids")) {
+        None => Vec::new(),
+        Some(AttributeValue::Ss(ids)) => ids.clone(),
+        Some(_) => return Err(corrupt("ids")),
+    };
+    ids.sort();
+    ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(ids)
+}
+
 fn saml_request_sk(request_id: &str) -> String {
     format!("SAMLREQ#{}", sha256_hex(request_id))
 }
@@ -575,6 +605,25 @@ impl DynamoStore {
             .update_expression("ADD #n :delta")
             .expression_attribute_names("#n", "n")
             .expression_attribute_values(":delta", n(delta))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Adds `ids` to (or, with `add == false`, removes them from) the display-name index item of `folded`.
+    fn display_name_update(
+        &self,
+        pk: &str,
+        folded: &str,
+        ids: Vec<String>,
+        add: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(pk.to_string(), display_name_sk(folded))))
+            .update_expression(if add { "ADD #ids :ids" } else { "DELETE #ids :ids" })
+            .expression_attribute_names("#ids", "ids")
+            .expression_attribute_values(":ids", AttributeValue::Ss(ids))
             .build()
             .map_err(build_error)?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -1040,6 +1089,7 @@ impl Store for DynamoStore {
                     self.put(user_item(&pk, user)?, "attribute_not_exists(pk)", &[], vec![], false)?,
                     self.put(claim_item(&pk, user)?, "attribute_not_exists(pk)", &[], vec![], false)?,
                     self.counter_update(&pk, 1)?,
+                    self.display_name_update(&pk, &user.doc.display_name_key(), vec![user.id.clone()], true)?,
                 ])
             })
             .await?;
@@ -1098,6 +1148,12 @@ impl Store for DynamoStore {
                         false,
                     )?);
                 }
+                // The display-name index: moved on rename, re-added otherwise (which indexes older users too).
+                let (old_name, new_name) = (previous.doc.display_name_key(), next.doc.display_name_key());
+                if display_name_sk(&old_name) != display_name_sk(&new_name) {
+                    items.push(self.display_name_update(&pk, &old_name, vec![previous.id.clone()], false)?);
+                }
+                items.push(self.display_name_update(&pk, &new_name, vec![next.id.clone()], true)?);
                 Ok(items)
             })
             .await?;
@@ -1132,6 +1188,7 @@ impl Store for DynamoStore {
                         false,
                     )?,
                     self.counter_update(&pk, -1)?,
+                    self.display_name_update(&pk, &previous.doc.display_name_key(), vec![previous.id.clone()], false)?,
                 ])
             })
             .await?;
@@ -1141,6 +1198,103 @@ impl Store for DynamoStore {
             Err(reasons) if failed(&reasons, 1) => Err(missing_or_changed(&reasons, 1)),
             Err(reasons) => Err(cancelled("delete_user", &reasons)),
         }
+    }
+
+    async fn find_user_ids_by_display_name(
+        &self,
+        credential: &Credential,
+        display_name: &str,
+        limit: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        let key_sk = key_sk(&credential.key_id);
+        let name_sk = display_name_sk(&display_name_key(display_name));
+        let keys = vec![Self::key_key(credential), primary_key(dir_pk(&credential.directory), name_sk.clone())];
+        let items = self.batch_get(keys).await?;
+        Self::check_key(credential, items.iter().find(|i| sort_key_of(i) == Some(key_sk.as_str())))?;
+        display_name_ids(items.iter().find(|i| sort_key_of(i) == Some(name_sk.as_str())), limit)
+    }
+
+    async fn get_user_and_display_name_ids(
+        &self,
+        credential: &Credential,
+        id: &str,
+        display_name: &str,
+        limit: u64,
+    ) -> Result<(UserRecord, Vec<String>), StoreError> {
+        let pk = dir_pk(&credential.directory);
+        let key_sk = key_sk(&credential.key_id);
+        let user_sk = user_sk(id);
+        let name_sk = display_name_sk(&display_name_key(display_name));
+        let mut keys = vec![Self::key_key(credential), primary_key(pk.clone(), name_sk.clone())];
+        // An id too long to be a key names no user; the credential is still checked first.
+        let fetch_user = user_sk.len() <= MAX_SORT_KEY_BYTES;
+        if fetch_user {
+            keys.push(primary_key(pk, user_sk.clone()));
+        }
+        let items = self.batch_get(keys).await?;
+        Self::check_key(credential, items.iter().find(|i| sort_key_of(i) == Some(key_sk.as_str())))?;
+        let user = match items.iter().find(|i| fetch_user && sort_key_of(i) == Some(user_sk.as_str())) {
+            Some(item) => user_from_item(item)?,
+            None => return Err(StoreError::NotFound),
+        };
+        let ids = display_name_ids(items.iter().find(|i| sort_key_of(i) == Some(name_sk.as_str())), limit)?;
+        Ok((user, ids))
+    }
+
+    async fn reindex_display_names(&self, credential: &Credential, users: &[UserRecord]) -> Result<u64, StoreError> {
+        let pk = dir_pk(&credential.directory);
+        let mut indexed = 0;
+        for chunk in users.chunks(REINDEX_BATCH) {
+            let mut pending: Vec<&UserRecord> = chunk.iter().collect();
+            while !pending.is_empty() {
+                let result = self
+                    .transact("TransactWriteItems", || {
+                        let mut items = vec![self.key_check(credential)?];
+                        // Each user must still be at the version read, else its own write indexed it.
+                        for user in &pending {
+                            let check = ConditionCheck::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(primary_key(pk.clone(), user_sk(&user.id))))
+                                .condition_expression("#version = :v")
+                                .expression_attribute_names("#version", "version")
+                                .expression_attribute_values(":v", n(user.version))
+                                .build()
+                                .map_err(build_error)?;
+                            items.push(TransactWriteItem::builder().condition_check(check).build());
+                        }
+                        // One update per name: a transaction may touch an item once.
+                        let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                        for user in &pending {
+                            by_name.entry(user.doc.display_name_key()).or_default().push(user.id.clone());
+                        }
+                        for (name, ids) in by_name {
+                            items.push(self.display_name_update(&pk, &name, ids, true)?);
+                        }
+                        Ok(items)
+                    })
+                    .await?;
+                match result {
+                    Ok(()) => {
+                        indexed += pending.len() as u64;
+                        break;
+                    }
+                    Err(reasons) if failed(&reasons, 0) => return Err(StoreError::Unauthorized),
+                    Err(reasons) => {
+                        let before = pending.len();
+                        pending = pending
+                            .into_iter()
+                            .enumerate()
+                            .filter(|(i, _)| !failed(&reasons, i + 1))
+                            .map(|(_, user)| user)
+                            .collect();
+                        if pending.len() == before {
+                            return Err(cancelled("reindex_display_names", &reasons));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(indexed)
     }
 
     async fn set_saml_config(&self, directory: &str, config: &SamlConfig) -> Result<(), StoreError> {
@@ -1464,6 +1618,17 @@ mod tests {
         assert!(ext_key("").starts_with("#sha256:"));
         assert!(ext_key(&long).starts_with("#sha256:"));
         assert!(ext_key(&"x".repeat(MAX_SORT_KEY_BYTES)).len() == MAX_SORT_KEY_BYTES);
+    }
+
+    #[test]
+    fn long_display_names_go_by_digest() {
+        assert_eq!(display_name_sk("charles babbage"), "DNAME#charles babbage");
+        let sk = display_name_sk(&"b".repeat(2000));
+        assert!(sk.starts_with("DNAMEH#") && sk.len() == 7 + 64, "{sk}");
+        // No other prefix queried under a directory matches these items.
+        for prefix in ["USER#", "KEY#", "COUNT#"] {
+            assert!(!sk.starts_with(prefix) && !display_name_sk("user#x").starts_with(prefix));
+        }
     }
 
     #[test]

@@ -142,6 +142,34 @@ pub trait Store: Send + Sync {
     /// Deletes `previous` if its stored version is unchanged, releasing its userName.
     async fn delete_user(&self, credential: &Credential, previous: &UserRecord) -> Result<(), StoreError>;
 
+    // --- display-name index (manager links); create, replace and delete keep it in the same write ---
+
+    /// The ids of up to `limit` users whose displayName equals `display_name` case-insensitively (folded as
+    /// userNames are), ordered by id.
+    async fn find_user_ids_by_display_name(
+        &self,
+        credential: &Credential,
+        display_name: &str,
+        limit: u64,
+    ) -> Result<Vec<String>, StoreError>;
+    /// [`Store::get_user`] and [`Store::find_user_ids_by_display_name`] together, in one round trip where the
+    /// store can (a PUT reads the user and resolves its manager's name at once).
+    async fn get_user_and_display_name_ids(
+        &self,
+        credential: &Credential,
+        id: &str,
+        display_name: &str,
+        limit: u64,
+    ) -> Result<(UserRecord, Vec<String>), StoreError> {
+        let user = self.get_user(credential, id).await?;
+        let ids = self.find_user_ids_by_display_name(credential, display_name, limit).await?;
+        Ok((user, ids))
+    }
+    /// Makes sure the display-name index lists each of `users` (as [`Store::scan_users`] returned them) under
+    /// its current displayName: it backfills users written before the index existed. A user changed since it was
+    /// read is skipped (its own write indexed it). Returns how many users were checked.
+    async fn reindex_display_names(&self, credential: &Credential, users: &[UserRecord]) -> Result<u64, StoreError>;
+
     // --- sign-in; the caller has proved itself another way: an admin, a verified SAML assertion, a session ---
 
     /// Sets the directory's SAML configuration; [`StoreError::NotFound`] if the directory does not exist.

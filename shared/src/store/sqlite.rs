@@ -5,13 +5,15 @@
 
 use super::{Directory, SamlConfig, Store, StoreError, UserPage};
 use crate::auth::{Credential, KeyHash, KeyRecord};
+use crate::scim::manager::display_name_key;
 use crate::scim::user::{UserDoc, UserRecord, user_name_key};
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: `users.display_name_key` and its index (manager links).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS directories (
@@ -37,6 +39,7 @@ CREATE TABLE IF NOT EXISTS users (
     created       TEXT NOT NULL,
     last_modified TEXT NOT NULL,
     doc           TEXT NOT NULL,
+    display_name_key TEXT,
     PRIMARY KEY (directory, id),
     UNIQUE (directory, user_name_key)
 ) WITHOUT ROWID;
@@ -128,6 +131,7 @@ impl SqliteStore {
             )));
         }
         connection.execute_batch(SCHEMA).map_err(backend)?;
+        add_display_name_key(&connection)?;
         connection.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
         Ok(Self { connection: Mutex::new(connection), _checkpointer: None })
     }
@@ -414,8 +418,9 @@ impl Store for SqliteStore {
         check_credential(&tx, credential)?;
         let inserted = execute(
             &tx,
-            "INSERT INTO users (directory, id, user_name_key, external_id, version, created, last_modified, doc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO users (directory, id, user_name_key, external_id, version, created, last_modified, doc,
+                                display_name_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 credential.directory,
                 user.id,
@@ -425,6 +430,7 @@ impl Store for SqliteStore {
                 user.created,
                 user.last_modified,
                 doc_json(user)?,
+                user.doc.display_name_key(),
             ],
         );
         match inserted {
@@ -445,7 +451,8 @@ impl Store for SqliteStore {
         check_credential(&tx, credential)?;
         let updated = execute(
             &tx,
-            "UPDATE users SET user_name_key = ?3, external_id = ?4, version = ?5, last_modified = ?6, doc = ?7
+            "UPDATE users SET user_name_key = ?3, external_id = ?4, version = ?5, last_modified = ?6, doc = ?7,
+                              display_name_key = ?9
              WHERE directory = ?1 AND id = ?2 AND version = ?8",
             params![
                 credential.directory,
@@ -456,6 +463,7 @@ impl Store for SqliteStore {
                 next.last_modified,
                 doc_json(next)?,
                 previous.version as i64,
+                next.doc.display_name_key(),
             ],
         );
         match updated {
@@ -476,6 +484,50 @@ impl Store for SqliteStore {
             params![credential.directory, previous.id, previous.version as i64],
         )?;
         if deleted == 1 { tx.commit() } else { Err(missing_or_changed(&tx, &credential.directory, &previous.id)?) }
+    }
+
+    async fn find_user_ids_by_display_name(
+        &self,
+        credential: &Credential,
+        display_name: &str,
+        limit: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        user_ids_by_display_name(&conn, &credential.directory, display_name, limit)
+    }
+
+    async fn get_user_and_display_name_ids(
+        &self,
+        credential: &Credential,
+        id: &str,
+        display_name: &str,
+        limit: u64,
+    ) -> Result<(UserRecord, Vec<String>), StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
+        let user = query_users(&conn, &sql, params![credential.directory, id])?.pop().ok_or(StoreError::NotFound)?;
+        let ids = user_ids_by_display_name(&conn, &credential.directory, display_name, limit)?;
+        Ok((user, ids))
+    }
+
+    async fn reindex_display_names(&self, credential: &Credential, users: &[UserRecord]) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
+        check_credential(&tx, credential)?;
+        let mut indexed = 0;
+        for user in users {
+            indexed += run(
+                &tx,
+                "UPDATE users SET display_name_key = ?4 WHERE directory = ?1 AND id = ?2 AND version = ?3",
+                params![credential.directory, user.id, user.version as i64, user.doc.display_name_key()],
+            )? as u64;
+        }
+        tx.commit()?;
+        Ok(indexed)
     }
 
     async fn set_saml_config(&self, directory: &str, config: &SamlConfig) -> Result<(), StoreError> {
@@ -583,6 +635,59 @@ fn missing_or_changed(conn: &Connection, directory: &str, id: &str) -> Result<St
     Ok(if exists { StoreError::VersionConflict } else { StoreError::NotFound })
 }
 
+/// Index on the folded displayName, created once the column exists (after [`add_display_name_key`]).
+const DISPLAY_NAME_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS users_by_display_name ON users (directory, display_name_key, id)";
+
+/// Schema version 2 added `users.display_name_key`: databases created before get the column, filled from the
+/// stored documents, in one write transaction (another process opening the same file waits, then finds it done).
+fn add_display_name_key(conn: &Connection) -> Result<(), StoreError> {
+    let has_column = |conn: &Connection| -> Result<bool, StoreError> {
+        conn.prepare("SELECT 1 FROM pragma_table_info('users') WHERE name = 'display_name_key'")
+            .and_then(|mut stmt| stmt.exists([]))
+            .map_err(backend)
+    };
+    if !has_column(conn)? {
+        let tx = Tx::write(conn)?;
+        if !has_column(&tx)? {
+            tx.execute_batch("ALTER TABLE users ADD COLUMN display_name_key TEXT").map_err(backend)?;
+            let rows: Vec<(String, String, String)> = tx
+                .prepare("SELECT directory, id, doc FROM users")
+                .and_then(|mut stmt| {
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(backend)?;
+            for (directory, id, doc) in rows {
+                let attributes =
+                    serde_json::from_str(&doc).map_err(|e| StoreError::Backend(format!("stored user {id}: {e}")))?;
+                let key = UserDoc::from_stored(attributes).display_name_key();
+                tx.execute(
+                    "UPDATE users SET display_name_key = ?3 WHERE directory = ?1 AND id = ?2",
+                    params![directory, id, key],
+                )
+                .map_err(backend)?;
+            }
+        }
+        tx.commit()?;
+    }
+    conn.execute_batch(DISPLAY_NAME_INDEX).map_err(backend)
+}
+
+fn user_ids_by_display_name(
+    conn: &Connection,
+    directory: &str,
+    display_name: &str,
+    limit: u64,
+) -> Result<Vec<String>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached("SELECT id FROM users WHERE directory = ?1 AND display_name_key = ?2 ORDER BY id LIMIT ?3")
+        .and_then(|mut stmt| {
+            stmt.query_map(params![directory, display_name_key(display_name), limit], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .map_err(backend)
+}
+
 #[cfg(test)]
 mod tests {
     use super::SqliteStore;
@@ -595,6 +700,42 @@ mod tests {
         crate::scim_contract_tests!(async {
             Arc::new(SqliteStore::in_memory().unwrap()) as Arc<dyn crate::store::Store>
         });
+    }
+
+    #[tokio::test]
+    async fn version_1_databases_get_the_display_name_index() {
+        use crate::store::Store;
+        let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite3");
+        let directory = crate::auth::new_id();
+        {
+            let old = rusqlite::Connection::open(&path).unwrap();
+            old.execute_batch(&super::SCHEMA.replace("    display_name_key TEXT,\n", "")).unwrap();
+            old.pragma_update(None, "user_version", 1).unwrap();
+            old.execute("INSERT INTO directories VALUES (?1, 'Old', '2025-01-01T00:00:00Z')", [&directory]).unwrap();
+            old.execute(
+                "INSERT INTO users (directory, id, user_name_key, version, created, last_modified, doc)
+                 VALUES (?1, 'u1', 'charles', 1, '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', ?2)",
+                rusqlite::params![directory, r#"{"userName": "charles", "displayName": "Charles BABBAGE"}"#],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let pepper = crate::auth::Pepper::new(vec![7; 32]).unwrap();
+        let issued = crate::auth::issue_key(&directory, "test", &pepper);
+        store.create_key(&issued.record).await.unwrap();
+        let header = format!("Bearer {}", issued.token);
+        let cred = crate::auth::Credential::from_authorization(Some(&header), &pepper).unwrap();
+        assert_eq!(store.find_user_ids_by_display_name(&cred, "charles babbage", 2).await.unwrap(), ["u1"]);
+        drop(store);
+        // Opening again finds the column in place.
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.find_user_ids_by_display_name(&cred, "Charles Babbage", 2).await.unwrap(), ["u1"]);
+        let version: i64 = store.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, super::SCHEMA_VERSION);
+        drop(store);
+        std::fs::remove_dir_all(dir).ok();
     }
 
     #[tokio::test]
