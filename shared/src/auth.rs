@@ -47,6 +47,12 @@ impl Pepper {
         mac.update(secret.as_bytes());
         KeyHash(mac.finalize().into_bytes().into())
     }
+
+    /// A sub-key for another purpose, named by `label`: HMAC-SHA-256 of the label under the pepper. Distinct labels
+    /// give independent keys, and none of them is the pepper itself.
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        self.hash(&format!("fd-subkey:{label}")).0
+    }
 }
 
 impl std::fmt::Debug for Pepper {
@@ -248,5 +254,14 @@ mod tests {
         assert_eq!(format!("{h:?}"), "KeyHash(<redacted>)");
         assert_eq!(format!("{:?}", pepper()), "Pepper(<redacted>)");
         assert!(Pepper::new(vec![1; 8]).is_err());
+    }
+
+    #[test]
+    fn derived_keys_are_distinct_per_label_and_pepper() {
+        let p = pepper();
+        assert_eq!(p.derive_key("a"), p.derive_key("a"));
+        assert_ne!(p.derive_key("a"), p.derive_key("b"));
+        assert_ne!(p.derive_key("a"), Pepper::new(vec![8; 32]).unwrap().derive_key("a"));
+        assert_ne!(&p.derive_key("a")[..], &p.0[..]);
     }
 }

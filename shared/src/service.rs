@@ -4,11 +4,12 @@
 //! `lambda_http` requests to [`ScimRequest`] and renders [`ScimResponse`].
 
 use crate::auth::{Credential, Pepper, PepperSource};
+use crate::scim::cursor::{self, CURSOR_TIMEOUT_SECS, CursorError, CursorKey, CursorScope, Position};
 use crate::scim::discovery;
 use crate::scim::error::ScimError;
 use crate::scim::error::ScimType;
 use crate::scim::filter::{Filter, IndexLookup};
-use crate::scim::list::{ListQuery, list_response};
+use crate::scim::list::{ListQuery, Paging, cursor_list_response, list_response};
 use crate::scim::manager;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
@@ -164,12 +165,12 @@ impl ScimService {
         match (&req.method, route) {
             (&Method::GET, Route::Users) => {
                 let query = ListQuery::parse(req.query_pairs())?;
-                self.list(&credential, &query, &users_url).await
+                self.list(&credential, &query, &users_url, pepper).await
             }
             (&Method::POST, Route::Search) => {
                 // The SearchRequest in the body carries every parameter; the query string is not consulted.
                 let query = ListQuery::from_search_request(json_body(req)?)?;
-                self.list(&credential, &query, &users_url).await
+                self.list(&credential, &query, &users_url, pepper).await
             }
             (&Method::POST, Route::Users) => self.create(&credential, req, &users_url).await,
             (&Method::GET, Route::User(id)) => self.get(&credential, req, id, &users_url).await,
@@ -199,32 +200,137 @@ impl ScimService {
     }
 
     /// `GET /Users` and `POST /Users/.search`.
-    async fn list(&self, cred: &Credential, query: &ListQuery, users_url: &str) -> Result<ScimResponse, ScimError> {
-        // Without a filter, the store pages by itself; so it does when sorting is moot (nothing is returned).
-        let paged = query.filter.is_none() && (query.sort.is_none() || query.count == 0);
-        let (total, mut resources) = if paged {
-            let page = self.store.list_users(cred, query.start_index, query.count).await.map_err(store_error)?;
-            (page.total, page.users.into_iter().map(|u| u.into_scim(users_url)).collect())
-        } else {
-            let mut matches: Vec<Value> = match query.filter.as_ref().map(|f| (f, f.index_lookup())) {
-                Some((_, Some(lookup))) => {
-                    self.lookup(cred, lookup).await?.into_iter().map(|u| u.into_scim(users_url)).collect()
-                }
-                Some((filter, None)) => self.scan_matching(cred, Some(filter), users_url).await?,
-                None => self.scan_matching(cred, None, users_url).await?,
-            };
-            if let Some(sort) = &query.sort {
-                matches = sort.sort(matches);
+    async fn list(
+        &self,
+        cred: &Credential,
+        query: &ListQuery,
+        users_url: &str,
+        pepper: &Pepper,
+    ) -> Result<ScimResponse, ScimError> {
+        let (mut resources, body) = match &query.paging {
+            Paging::Index(start_index) => {
+                let (total, resources) = self.index_page(cred, query, *start_index, users_url).await?;
+                (resources, Listed::Index { total, start_index: *start_index })
             }
-            let total = matches.len() as u64;
-            let skip = usize::try_from(query.start_index - 1).unwrap_or(usize::MAX);
-            let take = usize::try_from(query.count).unwrap_or(usize::MAX);
-            (total, matches.into_iter().skip(skip).take(take).collect::<Vec<_>>())
+            Paging::Cursor(token) => {
+                let (total, resources, next) =
+                    self.cursor_page(cred, query, token.as_deref(), users_url, pepper).await?;
+                (resources, Listed::Cursor { total, next })
+            }
         };
         if let Some(projection) = &query.projection {
             resources.iter_mut().for_each(|resource| projection.apply(resource));
         }
-        Ok(ScimResponse::json(200, list_response(total, query.start_index, resources)))
+        Ok(ScimResponse::json(
+            200,
+            match body {
+                Listed::Index { total, start_index } => list_response(total, start_index, resources),
+                Listed::Cursor { total, next } => cursor_list_response(total, resources, next),
+            },
+        ))
+    }
+
+    /// Index paging: the total and the users from `start_index`, rendered.
+    async fn index_page(
+        &self,
+        cred: &Credential,
+        query: &ListQuery,
+        start_index: u64,
+        users_url: &str,
+    ) -> Result<(u64, Vec<Value>), ScimError> {
+        // Without a filter, the store pages by itself; so it does when sorting is moot (nothing is returned).
+        if query.filter.is_none() && (query.sort.is_none() || query.count == 0) {
+            let page = self
+                .store
+                .list_users(cred, start_index, query.count, crate::time::now_unix())
+                .await
+                .map_err(store_error)?;
+            return Ok((page.total, page.users.into_iter().map(|u| u.into_scim(users_url)).collect()));
+        }
+        let matches = self.matching(cred, query, users_url).await?;
+        let total = matches.len() as u64;
+        let skip = usize::try_from(start_index - 1).unwrap_or(usize::MAX);
+        let take = usize::try_from(query.count).unwrap_or(usize::MAX);
+        Ok((total, matches.into_iter().skip(skip).take(take).collect()))
+    }
+
+    /// Cursor paging (RFC 9865): the total, the users of the page the cursor names (the first without one),
+    /// rendered, and the cursor of the next page unless this one is the last. Without a filter or sort the store
+    /// walks by id from the cursor's id; a filter or sort is evaluated as for index paging (the same bounded walk)
+    /// and the page taken after the cursor's id (unsorted, in id order) or at its offset (sorted).
+    async fn cursor_page(
+        &self,
+        cred: &Credential,
+        query: &ListQuery,
+        token: Option<&str>,
+        users_url: &str,
+        pepper: &Pepper,
+    ) -> Result<(u64, Vec<Value>, Option<String>), ScimError> {
+        let key = CursorKey::derive(pepper);
+        let scope = CursorScope::new(&cred.directory, query.filter.as_ref(), query.sort.as_ref());
+        let now = crate::time::now_unix();
+        // Opened before any I/O: a refused cursor reveals nothing about the directory.
+        let position = token.map(|token| cursor::open(&key, &scope, token, now)).transpose()?;
+        let next = |position: Position| Some(cursor::seal(&key, &scope, &position, now + CURSOR_TIMEOUT_SECS));
+        let count = usize::try_from(query.count).unwrap_or(usize::MAX);
+
+        if query.filter.is_none() && (query.sort.is_none() || count == 0) {
+            let after = match &position {
+                Some(Position::After(id)) => Some(id.as_str()),
+                Some(Position::Offset(_)) if count > 0 => return Err(CursorError::Invalid.into()),
+                _ => None,
+            };
+            let page = self.store.list_users_after(cred, after, query.count).await.map_err(store_error)?;
+            let next = match page.users.last() {
+                Some(last) if page.more => next(Position::After(last.id.clone())),
+                _ => None,
+            };
+            return Ok((page.total, page.users.into_iter().map(|u| u.into_scim(users_url)).collect(), next));
+        }
+
+        let matches = self.matching(cred, query, users_url).await?;
+        let total = matches.len() as u64;
+        if query.sort.is_some() {
+            let offset = match position {
+                None => 0,
+                Some(Position::Offset(offset)) => offset,
+                Some(Position::After(_)) => return Err(CursorError::Invalid.into()),
+            };
+            let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+            let page: Vec<Value> = matches.into_iter().skip(skip).take(count).collect();
+            let reached = offset.saturating_add(page.len() as u64);
+            let next = if count > 0 && reached < total { next(Position::Offset(reached)) } else { None };
+            return Ok((total, page, next));
+        }
+        // Unsorted matches come in id order.
+        let after = match position {
+            None => None,
+            Some(Position::After(id)) => Some(id),
+            Some(Position::Offset(_)) => return Err(CursorError::Invalid.into()),
+        };
+        let mut rest =
+            matches.into_iter().skip_while(|user| after.as_deref().is_some_and(|after| resource_id(user) <= after));
+        let page: Vec<Value> = rest.by_ref().take(count).collect();
+        let next = match page.last() {
+            Some(last) if rest.next().is_some() => next(Position::After(resource_id(last).to_string())),
+            _ => None,
+        };
+        Ok((total, page, next))
+    }
+
+    /// The users a filter or sort selects, in order (by id unless sorted), rendered.
+    async fn matching(&self, cred: &Credential, query: &ListQuery, users_url: &str) -> Result<Vec<Value>, ScimError> {
+        let mut matches: Vec<Value> = match query.filter.as_ref().map(|f| (f, f.index_lookup())) {
+            Some((_, Some(lookup))) => {
+                self.lookup(cred, lookup).await?.into_iter().map(|u| u.into_scim(users_url)).collect()
+            }
+            Some((filter, None)) => self.scan_matching(cred, Some(filter), users_url).await?,
+            None => self.scan_matching(cred, None, users_url).await?,
+        };
+        if let Some(sort) = &query.sort {
+            matches = sort.sort(matches);
+        }
+        Ok(matches)
     }
 
     /// The users an index finds.
@@ -422,6 +528,17 @@ impl ScimService {
         };
         Ok(manager::link(doc, &ids, &previous.id, users_url))
     }
+}
+
+/// The shape of a ListResponse, by pagination method.
+enum Listed {
+    Index { total: u64, start_index: u64 },
+    Cursor { total: u64, next: Option<String> },
+}
+
+/// The `id` of a rendered user.
+fn resource_id(resource: &Value) -> &str {
+    resource.get("id").and_then(Value::as_str).unwrap_or_default()
 }
 
 /// How a written user is returned: its URL prefix and the requested attributes.
@@ -1000,6 +1117,167 @@ mod tests {
         let mut request = f.request(Method::GET, "/Users/missing", &[], "");
         request.if_none_match = Some("*");
         assert_eq!(f.service.handle(request).await.status, 404);
+    }
+
+    /// Follows `nextCursor` from an empty cursor; returns the userNames of every page and the last page's body.
+    async fn cursor_walk(f: &Fixture, query: &[(&str, &str)]) -> (Vec<Vec<String>>, Value) {
+        let mut pages = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let mut params = query.to_vec();
+            params.push(("cursor", &cursor));
+            let response = f.send(Method::GET, "/Users", &params, None).await;
+            assert_eq!(response.status, 200, "{:?}", response.body);
+            pages.push(user_names(&response).into_iter().map(String::from).collect());
+            let body = response.body.unwrap();
+            assert!(body.get("startIndex").is_none());
+            match body.get("nextCursor").and_then(Value::as_str) {
+                Some(next) => {
+                    assert!(next.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{next}");
+                    cursor = next.to_string();
+                }
+                None => return (pages, body),
+            }
+            assert!(pages.len() < 100, "the walk does not end");
+        }
+    }
+
+    fn directory_of(token: &str) -> String {
+        token.trim_start_matches("Bearer fd_").split('_').next().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn cursor_paging_walks_listing_filters_and_sorts() {
+        let f = fixture().await;
+        let (pages, last) = cursor_walk(&f, &[("count", "2")]).await;
+        assert_eq!((pages, last["totalResults"].clone()), (vec![Vec::<String>::new()], json!(0)));
+
+        let names = ["u0", "u1", "u2", "u3", "u4", "u5", "u6"];
+        let ids = f
+            .create_users(
+                names.iter().map(|n| (*n, json!({"title": if n < &"u4" { "Engineer" } else { "Admiral" }}))).collect(),
+            )
+            .await;
+        let mut by_id: Vec<(String, &str)> = ids.into_iter().zip(names).collect();
+        by_id.sort();
+        let in_id_order: Vec<String> = by_id.iter().map(|(_, n)| n.to_string()).collect();
+
+        // Plain listing: pages of 3 by id, every user once, nextCursor absent on the last page only.
+        let (pages, last) = cursor_walk(&f, &[("count", "3")]).await;
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 1]);
+        assert_eq!(pages.concat(), in_id_order);
+        assert_eq!((last["totalResults"].clone(), last["itemsPerPage"].clone()), (json!(7), json!(1)));
+        // An exact multiple of count: the last full page has no nextCursor.
+        let (pages, _) = cursor_walk(&f, &[("count", "7")]).await;
+        assert_eq!(pages.len(), 1);
+
+        // A filter evaluated over the directory, in id order.
+        let engineers: Vec<String> = in_id_order.iter().filter(|n| n.as_str() < "u4").cloned().collect();
+        let (pages, last) = cursor_walk(&f, &[("filter", "title eq \"engineer\""), ("count", "3")]).await;
+        assert_eq!((pages.concat(), last["totalResults"].clone()), (engineers, json!(4)));
+        // An index lookup.
+        let (pages, _) = cursor_walk(&f, &[("filter", "userName eq \"U3\""), ("count", "3")]).await;
+        assert_eq!(pages, vec![vec!["u3".to_string()]]);
+        // Sorted, with the projection applied to the page.
+        let (pages, _) = cursor_walk(
+            &f,
+            &[("sortBy", "userName"), ("sortOrder", "descending"), ("count", "3"), ("attributes", "userName")],
+        )
+        .await;
+        assert_eq!(pages.concat(), ["u6", "u5", "u4", "u3", "u2", "u1", "u0"]);
+
+        // count=0: the total alone, no page and no cursor.
+        for query in
+            [vec![("cursor", ""), ("count", "0")], vec![("cursor", ""), ("count", "0"), ("sortBy", "userName")]]
+        {
+            let body = f.send(Method::GET, "/Users", &query, None).await.body.unwrap();
+            assert_eq!((body["totalResults"].clone(), body["itemsPerPage"].clone()), (json!(7), json!(0)));
+            assert!(body.get("nextCursor").is_none() && body["Resources"] == json!([]));
+        }
+
+        // POST .search takes the cursor in the body.
+        let search = |cursor: &str| {
+            json!({"schemas": [crate::scim::schema::SEARCH_REQUEST_SCHEMA], "cursor": cursor, "count": 4,
+                   "filter": "title pr"})
+        };
+        let first = f.send(Method::POST, "/Users/.search", &[], Some(search(""))).await.body.unwrap();
+        let next = first["nextCursor"].as_str().unwrap();
+        let second = f.send(Method::POST, "/Users/.search", &[], Some(search(next))).await;
+        assert_eq!(user_names(&second).len(), 3);
+        assert!(second.body.unwrap().get("nextCursor").is_none());
+    }
+
+    #[tokio::test]
+    async fn cursor_paging_refuses_bad_cursors() {
+        let f = fixture().await;
+        f.create_users(vec![("ada", json!({})), ("grace", json!({})), ("alan", json!({}))]).await;
+        let first = f.send(Method::GET, "/Users", &[("cursor", ""), ("count", "1")], None).await.body.unwrap();
+        let cursor = first["nextCursor"].as_str().unwrap().to_string();
+        let get = |query: Vec<(&'static str, String)>| {
+            let f = &f;
+            async move {
+                let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                f.send(Method::GET, "/Users", &query, None).await
+            }
+        };
+        assert_eq!(get(vec![("cursor", cursor.clone()), ("count", "1".into())]).await.status, 200);
+
+        let mut tampered = cursor.clone().into_bytes();
+        tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        for bad in [tampered, "forged".into(), format!("{cursor}x"), "%%%".into()] {
+            assert_bad_request(&get(vec![("cursor", bad.clone())]).await, ScimType::InvalidCursor);
+        }
+        // A cursor is bound to its query: another filter or sort invalidates it.
+        assert_bad_request(
+            &get(vec![("cursor", cursor.clone()), ("filter", "userName pr".into())]).await,
+            ScimType::InvalidCursor,
+        );
+        assert_bad_request(
+            &get(vec![("cursor", cursor.clone()), ("sortBy", "userName".into())]).await,
+            ScimType::InvalidCursor,
+        );
+        // A cursor of a sorted query does not page an unsorted one.
+        let sorted = get(vec![("cursor", String::new()), ("count", "1".into()), ("sortBy", "userName".into())]).await;
+        let sorted = sorted.body.unwrap()["nextCursor"].as_str().unwrap().to_string();
+        assert_bad_request(&get(vec![("cursor", sorted)]).await, ScimType::InvalidCursor);
+
+        // Another directory's cursor, presented with its own valid key, is invalid there.
+        let other_dir = crate::store::Directory {
+            id: crate::auth::new_id(),
+            name: "Other".into(),
+            created: crate::time::now_rfc3339(),
+        };
+        f.service.store().create_directory(&other_dir).await.unwrap();
+        let issued = crate::auth::issue_key(&other_dir.id, "other", &Pepper::new(vec![3; 32]).unwrap());
+        f.service.store().create_key(&issued.record).await.unwrap();
+        let other = Fixture {
+            service: ScimService::new(f.service.store().clone(), Pepper::new(vec![3; 32]).unwrap()),
+            token: format!("Bearer {}", issued.token),
+        };
+        let stolen = other.send(Method::GET, "/Users", &[("cursor", &cursor)], None).await;
+        assert_bad_request(&stolen, ScimType::InvalidCursor);
+
+        // An authentic cursor past its time.
+        let key = CursorKey::derive(&Pepper::new(vec![3; 32]).unwrap());
+        let scope = CursorScope::new(&directory_of(&f.token), None, None);
+        let expired = cursor::seal(&key, &scope, &Position::After("a".into()), crate::time::now_unix() - 1);
+        assert_bad_request(&get(vec![("cursor", expired)]).await, ScimType::ExpiredCursor);
+        let valid = cursor::seal(&key, &scope, &Position::After(String::new() + "0"), crate::time::now_unix() + 60);
+        assert_eq!(user_names(&get(vec![("cursor", valid)]).await).len(), 3);
+
+        // cursor and startIndex together.
+        for query in [
+            vec![("cursor", String::new()), ("startIndex", "1".into())],
+            vec![("startIndex", "2".into()), ("cursor", cursor.clone())],
+        ] {
+            assert_bad_request(&get(query).await, ScimType::InvalidValue);
+        }
+        let spc = f.send(Method::GET, "/ServiceProviderConfig", &[], None).await.body.unwrap();
+        assert_eq!(
+            (spc["pagination"]["cursor"].clone(), spc["pagination"]["index"].clone()),
+            (json!(true), json!(true))
+        );
     }
 
     #[tokio::test]

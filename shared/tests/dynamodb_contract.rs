@@ -18,6 +18,7 @@ use fd_shared::scim::schema::USER_SCHEMA;
 use fd_shared::scim::user::{UserDoc, UserRecord};
 use fd_shared::store::dynamodb::{self, CallCounter, DynamoStore};
 use fd_shared::store::{Directory, Store, StoreError};
+use fd_shared::time::now_unix;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -146,9 +147,19 @@ async fn call_budget_per_operation() {
     assert!(r.unwrap().is_empty());
     assert_eq!(calls, counts(&[("GetItem", 1), ("Query", 1)]), "find_users_by_external_id");
 
-    let (r, calls) = measured!(counter, store.list_users(&cred, 1, 10));
+    let (r, calls) = measured!(counter, store.list_users(&cred, 1, 10, now_unix()));
     assert_eq!(r.unwrap().total, 1);
     assert_eq!(calls, counts(&[("GetItem", 1), ("Query", 2)]), "list_users (key, counter, one page)");
+    // A full page remembers where the next one starts; the next page continues from there.
+    let (r, calls) = measured!(counter, store.list_users(&cred, 1, 1, now_unix()));
+    assert_eq!(r.unwrap().users.len(), 1);
+    assert_eq!(calls, counts(&[("GetItem", 1), ("PutItem", 1), ("Query", 2)]), "list_users, full first page");
+    let (r, calls) = measured!(counter, store.list_users(&cred, 2, 1, now_unix()));
+    assert!(r.unwrap().users.is_empty());
+    assert_eq!(calls, counts(&[("BatchGetItem", 1), ("Query", 2)]), "list_users, continued (key + continuation)");
+    let (r, calls) = measured!(counter, store.list_users_after(&cred, None, 10));
+    assert_eq!(r.unwrap().users.len(), 1);
+    assert_eq!(calls, counts(&[("GetItem", 1), ("Query", 2)]), "list_users_after (key, counter, one page)");
 
     let (r, calls) = measured!(counter, store.delete_user(&cred, &v3));
     r.unwrap();
@@ -218,7 +229,7 @@ async fn concurrent_creates_claim_a_user_name_once_and_count_exactly() {
         }
     }
     assert_eq!(created, 4);
-    let page = store.list_users(&cred, 1, 100).await.unwrap();
+    let page = store.list_users(&cred, 1, 100, now_unix()).await.unwrap();
     assert_eq!((page.total, page.users.len()), (4, 4));
 }
 
@@ -253,14 +264,73 @@ async fn list_users_skips_across_pages() {
         ids.push(user.id);
     }
     ids.sort();
-    let page = store.list_users(&cred, 5, 4).await.unwrap();
+    let page = store.list_users(&cred, 5, 4, now_unix()).await.unwrap();
     assert_eq!(page.total, 12);
     assert_eq!(page.users.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), ids[4..8].to_vec());
-    let past_end = store.list_users(&cred, 13, 4).await.unwrap();
+    let past_end = store.list_users(&cred, 13, 4, now_unix()).await.unwrap();
     assert_eq!((past_end.total, past_end.users.len()), (12, 0));
     // start_index 0 reads as 1.
-    let first = store.list_users(&cred, 0, 2).await.unwrap();
+    let first = store.list_users(&cred, 0, 2, now_unix()).await.unwrap();
     assert_eq!(first.users.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), ids[..2].to_vec());
+}
+
+/// A sequential `startIndex` walk reads each user item once: the items read grow linearly with the directory, not
+/// quadratically as skipping would. Items are counted from the responses (`ScannedCount` of `Query`, items returned
+/// by `GetItem`/`BatchGetItem`), by the store's `CallCounter`.
+#[cfg(feature = "contract-tests")]
+#[tokio::test]
+async fn index_walks_read_items_linearly() {
+    const USERS: usize = 1000;
+    const COUNT: u64 = 100;
+    let counter = CallCounter::new();
+    // A table of its own: moto copies a whole table per transaction, and this one gets large.
+    let config = dynamodb::emulator_config(&endpoint()).await;
+    let client = dynamodb::dynamodb_client(&config, Some(&counter));
+    let table = format!("fd-walk-{}", new_id());
+    dynamodb::bootstrap_table(&client, &table).await.unwrap();
+    let store = DynamoStore::new(client, table);
+    let cred = tenant(&store).await;
+    let users: Vec<UserRecord> =
+        (0..USERS).map(|i| UserRecord::new(doc(&format!("walk{i}@example.com"), None))).collect();
+    store.seed_users(&cred.directory, &users).await.unwrap();
+    let mut ids: Vec<String> = users.into_iter().map(|u| u.id).collect();
+    ids.sort();
+
+    let now = now_unix();
+    counter.reset();
+    let (mut walked, mut pages, mut start) = (Vec::new(), 0u64, 1u64);
+    loop {
+        let before = counter.items_read_total();
+        let page = store.list_users(&cred, start, COUNT, now).await.unwrap();
+        pages += 1;
+        let read = counter.items_read_total() - before;
+        // Per page: the users served, the key item, the continuation item and the counter shards; never the users
+        // before startIndex.
+        assert!(read <= COUNT + 2 + u64::from(dynamodb::COUNTER_SHARDS), "page at {start} read {read} items");
+        assert_eq!(page.total, USERS as u64);
+        walked.extend(page.users.iter().map(|u| u.id.clone()));
+        if (page.users.len() as u64) < COUNT {
+            break;
+        }
+        start += COUNT;
+    }
+    assert_eq!(walked, ids, "every user once, in order");
+    let total = counter.items_read_total();
+    println!("{USERS} users, count={COUNT}: {pages} pages, {total} items read");
+    assert!(total as f64 <= 1.2 * USERS as f64 + pages as f64, "{total} items read for {USERS} users");
+    assert_eq!(counter.get("PutItem"), pages - 1, "one continuation per full page");
+
+    // The same walk without continuations (each page's expired) skips by counting: quadratic.
+    counter.reset();
+    let mut start = 1;
+    for page in 0..(USERS as u64 / COUNT) {
+        let later = now + (page as i64 + 1) * (fd_shared::store::CONTINUATION_TTL_SECS + 1);
+        assert_eq!(store.list_users(&cred, start, COUNT, later).await.unwrap().users.len() as u64, COUNT);
+        start += COUNT;
+    }
+    let cold = counter.items_read_total();
+    println!("the same walk from cold indexes: {cold} items read");
+    assert!(cold > 4 * USERS as u64, "{cold}");
 }
 
 #[tokio::test]

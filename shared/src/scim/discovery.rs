@@ -2,8 +2,9 @@
 //! `/ResourceTypes` and `/Schemas`, generated from the schema definitions the server enforces and advertising
 //! exactly what it implements.
 
+use super::cursor::CURSOR_TIMEOUT_SECS;
 use super::error::ScimError;
-use super::list::{MAX_COUNT, list_response};
+use super::list::{DEFAULT_COUNT, MAX_COUNT, list_response};
 use super::schema::{
     AttrType, AttributeDef, ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, Mutability, Returned, SchemaDef, USER, USER_SCHEMA,
 };
@@ -25,6 +26,15 @@ pub fn service_provider_config(base_url: &str) -> Value {
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
         "sort": {"supported": true},
+        // RFC 9865 §4. Index paging stays the default, so clients that know only RFC 7644 see no change.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_COUNT,
+            "maxPageSize": MAX_COUNT,
+            "cursorTimeout": CURSOR_TIMEOUT_SECS
+        },
         "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
@@ -143,6 +153,12 @@ mod tests {
         assert_eq!(spc["filter"]["maxResults"], MAX_COUNT);
         assert_eq!(spc["etag"]["supported"], true);
         assert_eq!(spc["sort"]["supported"], true);
+        assert_eq!(
+            spc["pagination"],
+            serde_json::json!({"cursor": true, "index": true, "defaultPaginationMethod": "index",
+                               "defaultPageSize": DEFAULT_COUNT, "maxPageSize": MAX_COUNT,
+                               "cursorTimeout": CURSOR_TIMEOUT_SECS})
+        );
         // Not implemented, so not advertised.
         assert_eq!(spc["bulk"]["supported"], false);
         assert_eq!(spc["changePassword"]["supported"], false);

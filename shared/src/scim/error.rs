@@ -18,6 +18,10 @@ pub enum ScimType {
     InvalidValue,
     InvalidVers,
     Sensitive,
+    /// RFC 9865: the cursor is not one this server issued for this query.
+    InvalidCursor,
+    /// RFC 9865: the cursor has expired.
+    ExpiredCursor,
 }
 
 impl ScimType {
@@ -34,6 +38,8 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Listing: query parameters (RFC 7644 §3.4.2), the SearchRequest message (§3.4.3) and the ListResponse message.
+//! Listing: query parameters (RFC 7644 §3.4.2, and `cursor` from RFC 9865), the SearchRequest message (§3.4.3)
+//! and the ListResponse message.
 
 use super::error::ScimError;
 use super::filter::{self, Filter};
@@ -12,12 +13,23 @@ pub const DEFAULT_COUNT: u64 = 100;
 /// Largest page served; larger `count`s are reduced to it (RFC 7644 §3.4.2.4).
 pub const MAX_COUNT: u64 = 200;
 
+/// How the client pages through the result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paging {
+    /// Index paging (RFC 7644 §3.4.2.4) from this 1-based `startIndex`: the default when neither `startIndex` nor
+    /// `cursor` is sent.
+    Index(u64),
+    /// Cursor paging (RFC 9865): `None` for the first page (`cursor` empty), else a previous page's `nextCursor`.
+    Cursor(Option<String>),
+}
+
 /// Parsed query parameters of `GET /Users`, or the members of a SearchRequest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
-    /// 1-based.
-    pub start_index: u64,
+    /// `startIndex` or `cursor`.
+    pub paging: Paging,
+    /// At most [`MAX_COUNT`].
     pub count: u64,
     /// `sortBy` and `sortOrder`.
     pub sort: Option<Sort>,
@@ -27,7 +39,7 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        ListQuery { filter: None, start_index: 1, count: DEFAULT_COUNT, sort: None, projection: None }
+        ListQuery { filter: None, paging: Paging::Index(1), count: DEFAULT_COUNT, sort: None, projection: None }
     }
 }
 
@@ -37,13 +49,17 @@ impl ListQuery {
         let mut query = ListQuery::default();
         let mut sort_by = None;
         let mut sort_order = None;
+        let mut start_index = None;
+        let mut cursor = None;
         for (name, value) in params.clone() {
             if name.eq_ignore_ascii_case("filter") {
                 query.filter = Some(filter::parse(value)?);
             } else if name.eq_ignore_ascii_case("startIndex") {
                 // RFC 7644 §3.4.2.4: values less than 1 are interpreted as 1.
                 let n = parse_integer(name, value)?;
-                query.start_index = u64::try_from(n.max(1)).unwrap_or(1);
+                start_index = Some(u64::try_from(n.max(1)).unwrap_or(1));
+            } else if name.eq_ignore_ascii_case("cursor") {
+                cursor = Some(value);
             } else if name.eq_ignore_ascii_case("count") {
                 // Negative values are interpreted as 0.
                 let n = parse_integer(name, value)?;
@@ -52,11 +68,20 @@ impl ListQuery {
                 sort_by = Some(value);
             } else if name.eq_ignore_ascii_case("sortOrder") {
                 sort_order = Some(value);
-            } else if name.eq_ignore_ascii_case("cursor") {
-                return Err(ScimError::invalid_value(format!("The \"{name}\" parameter is not supported.")));
             }
             // Other parameters are ignored, as HTTP intermediaries may add their own.
         }
+        query.paging = match (start_index, cursor) {
+            // RFC 9865 has a client pick one method per query, and defines no error code for asking for both.
+            (Some(_), Some(_)) => {
+                return Err(ScimError::invalid_value(
+                    "\"startIndex\" and \"cursor\" select different pagination methods; send one of them.",
+                ));
+            }
+            (_, Some("")) => Paging::Cursor(None),
+            (_, Some(token)) => Paging::Cursor(Some(token.to_string())),
+            (start_index, None) => Paging::Index(start_index.unwrap_or(1)),
+        };
         match (sort_by, sort_order) {
             (Some(sort_by), order) => query.sort = Some(Sort::parse(sort_by, order)?),
             // Without sortBy there is nothing to order, but a malformed sortOrder is still reported.
@@ -127,8 +152,8 @@ enum Member {
     Paths,
 }
 
-/// The members of a SearchRequest (RFC 7644 §3.4.3) and their types.
-const SEARCH_MEMBERS: [(&str, Member); 7] = [
+/// The members of a SearchRequest (RFC 7644 §3.4.3, and `cursor` from RFC 9865 §3) and their types.
+const SEARCH_MEMBERS: [(&str, Member); 8] = [
     ("attributes", Member::Paths),
     ("excludedAttributes", Member::Paths),
     ("filter", Member::Text),
@@ -136,13 +161,14 @@ const SEARCH_MEMBERS: [(&str, Member); 7] = [
     ("sortOrder", Member::Text),
     ("startIndex", Member::Integer),
     ("count", Member::Integer),
+    ("cursor", Member::Text),
 ];
 
 fn parse_integer(name: &str, value: &str) -> Result<i64, ScimError> {
     value.trim().parse::<i64>().map_err(|_| ScimError::invalid_value(format!("\"{name}\" must be an integer.")))
 }
 
-/// A ListResponse message.
+/// A ListResponse message of index paging.
 pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
     json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
@@ -151,6 +177,23 @@ pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Val
         "itemsPerPage": resources.len(),
         "Resources": resources,
     })
+}
+
+/// A ListResponse message of cursor paging (RFC 9865 §2): `nextCursor` unless this is the last page, no
+/// `startIndex`.
+pub fn cursor_list_response(total: u64, resources: Vec<Value>, next_cursor: Option<String>) -> Value {
+    let mut body = json!({
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+    });
+    if let (Some(next), Some(members)) = (next_cursor, body.as_object_mut()) {
+        members.insert("nextCursor".into(), Value::String(next));
+    }
+    if let Some(members) = body.as_object_mut() {
+        members.insert("Resources".into(), Value::Array(resources));
+    }
+    body
 }
 
 #[cfg(test)]
@@ -167,7 +210,7 @@ mod tests {
     #[test]
     fn bounds_are_clamped() {
         let q = ListQuery::parse([("startIndex", "-5"), ("count", "100000")]).unwrap();
-        assert_eq!((q.start_index, q.count), (1, MAX_COUNT));
+        assert_eq!((q.paging, q.count), (Paging::Index(1), MAX_COUNT));
         let q = ListQuery::parse([("count", "-1")]).unwrap();
         assert_eq!(q.count, 0);
     }
@@ -176,7 +219,6 @@ mod tests {
     fn bad_values_are_400() {
         assert_eq!(ListQuery::parse([("count", "ten")]).unwrap_err().status, 400);
         assert_eq!(ListQuery::parse([("filter", "title xx \"x\"")]).unwrap_err().status, 400);
-        assert_eq!(ListQuery::parse([("cursor", "")]).unwrap_err().status, 400);
         for params in [
             vec![("sortBy", "nonexistent")],
             vec![("sortBy", "userName"), ("sortOrder", "sideways")],
@@ -187,6 +229,24 @@ mod tests {
             let err = ListQuery::parse(params.clone()).unwrap_err();
             assert_eq!((err.status, err.scim_type), (400, Some(ScimType::InvalidValue)), "{params:?}");
         }
+    }
+
+    #[test]
+    fn cursor_parameters() {
+        assert_eq!(ListQuery::parse([("cursor", "")]).unwrap().paging, Paging::Cursor(None));
+        let q = ListQuery::parse([("Cursor", "abc-_"), ("count", "7")]).unwrap();
+        assert_eq!((q.paging, q.count), (Paging::Cursor(Some("abc-_".into())), 7));
+        assert_eq!(ListQuery::parse([("count", "3")]).unwrap().paging, Paging::Index(1));
+        for params in [vec![("cursor", ""), ("startIndex", "1")], vec![("startIndex", "5"), ("cursor", "abc")]] {
+            let err = ListQuery::parse(params.clone()).unwrap_err();
+            assert_eq!((err.status, err.scim_type), (400, Some(ScimType::InvalidValue)), "{params:?}");
+        }
+        let search = json!({"schemas": [SEARCH_REQUEST_SCHEMA], "cursor": "", "count": 2});
+        assert_eq!(ListQuery::from_search_request(search).unwrap().paging, Paging::Cursor(None));
+        let both = json!({"schemas": [SEARCH_REQUEST_SCHEMA], "cursor": "abc", "startIndex": 2});
+        assert_eq!(ListQuery::from_search_request(both).unwrap_err().scim_type, Some(ScimType::InvalidValue));
+        let number = json!({"schemas": [SEARCH_REQUEST_SCHEMA], "cursor": 5});
+        assert_eq!(ListQuery::from_search_request(number).unwrap_err().scim_type, Some(ScimType::InvalidSyntax));
     }
 
     #[test]
@@ -262,5 +322,10 @@ mod tests {
         assert_eq!(body["totalResults"], 3);
         assert_eq!(body["itemsPerPage"], 1);
         assert_eq!(body["Resources"][0]["id"], "a");
+
+        let page = cursor_list_response(3, vec![json!({"id": "a"})], Some("next".into()));
+        assert_eq!((page["nextCursor"].clone(), page.get("startIndex")), (json!("next"), None));
+        assert_eq!((page["totalResults"].clone(), page["itemsPerPage"].clone()), (json!(3), json!(1)));
+        assert!(cursor_list_response(3, vec![], None).get("nextCursor").is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! The SCIM 2.0 User resource (RFC 7643) and protocol pieces (RFC 7644), without I/O.
 
+pub mod cursor;
 pub mod discovery;
 pub mod error;
 pub mod filter;

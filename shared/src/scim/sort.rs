@@ -129,6 +129,21 @@ impl Sort {
     }
 }
 
+impl std::fmt::Display for Sort {
+    /// The canonical form: the resolved attribute path and the order.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let order = match self.order {
+            SortOrder::Ascending => "ascending",
+            SortOrder::Descending => "descending",
+        };
+        match (self.path.sub_attribute, self.sub_attribute) {
+            // The implied `value` sub-attribute of a multi-valued attribute.
+            (None, Some(sub)) => write!(f, "{}.{sub} {order}", self.path),
+            _ => write!(f, "{} {order}", self.path),
+        }
+    }
+}
+
 /// A comparable value, computed once per resource.
 #[derive(Debug)]
 enum Key {

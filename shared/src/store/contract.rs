@@ -5,10 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the report
 
-use super::{Directory, SamlConfig, Store, StoreError};
+use super::{CONTINUATION_TTL_SECS, Directory, SamlConfig, Store, StoreError};
 use crate::auth::{Credential, Pepper, issue_key, new_id};
 use crate::scim::schema::USER_SCHEMA;
 use crate::scim::user::{UserDoc, UserRecord};
+use crate::time::now_unix;
 use serde_json::json;
 
 /// Generates one `#[tokio::test]` per contract case; `$make` is an async expression yielding
@@ -26,6 +27,12 @@ macro_rules! store_contract_tests {
             rename_moves_the_user_name_claim,
             delete_releases_the_user_name,
             list_pages_are_stable_and_complete,
+            index_walks_return_every_user_once_in_order,
+            index_walks_interleave_between_directories,
+            index_walks_survive_concurrent_changes,
+            continuations_expire,
+            cold_start_indexes_skip_correctly,
+            keyset_pages_walk_by_id,
             external_ids_are_indexed,
             scans_walk_the_directory_by_id,
             saml_configuration_is_kept_per_directory,
@@ -149,7 +156,7 @@ pub async fn credentials_are_checked_on_every_call(store: &dyn Store) {
         assert!(matches!(store.get_user(bad, &record.id).await, Err(StoreError::Unauthorized)));
         assert!(matches!(store.find_user_by_user_name(bad, "grace@example.com").await, Err(StoreError::Unauthorized)));
         assert!(matches!(store.find_users_by_external_id(bad, "x").await, Err(StoreError::Unauthorized)));
-        assert!(matches!(store.list_users(bad, 1, 10).await, Err(StoreError::Unauthorized)));
+        assert!(matches!(store.list_users(bad, 1, 10, now_unix()).await, Err(StoreError::Unauthorized)));
         let fresh = UserRecord::new(user("mallory@example.com"));
         assert!(matches!(store.create_user(bad, &fresh).await, Err(StoreError::Unauthorized)));
         let next = record.successor(user("grace@example.com"));
@@ -157,7 +164,7 @@ pub async fn credentials_are_checked_on_every_call(store: &dyn Store) {
         assert!(matches!(store.delete_user(bad, &record).await, Err(StoreError::Unauthorized)));
     }
     // Nothing was written through a bad credential.
-    assert_eq!(store.list_users(&cred, 1, 10).await.unwrap().total, 1);
+    assert_eq!(store.list_users(&cred, 1, 10, now_unix()).await.unwrap().total, 1);
     assert_eq!(store.get_user(&cred, &record.id).await.unwrap(), record);
 
     store.revoke_key(&cred.directory, &cred.key_id, &crate::time::now_rfc3339()).await.unwrap();
@@ -172,7 +179,7 @@ pub async fn user_names_are_unique_case_insensitively(store: &dyn Store) {
     assert!(matches!(store.create_user(&cred, &duplicate).await, Err(StoreError::UserNameTaken)));
     assert!(matches!(store.get_user(&cred, &duplicate.id).await, Err(StoreError::NotFound)));
     assert_eq!(store.find_user_by_user_name(&cred, "ADA.LOVELACE@EXAMPLE.COM").await.unwrap(), Some(first));
-    assert_eq!(store.list_users(&cred, 1, 10).await.unwrap().total, 1);
+    assert_eq!(store.list_users(&cred, 1, 10, now_unix()).await.unwrap().total, 1);
 }
 
 pub async fn directories_are_isolated(store: &dyn Store) {
@@ -186,7 +193,7 @@ pub async fn directories_are_isolated(store: &dyn Store) {
     assert!(matches!(store.get_user(&b, &in_a.id).await, Err(StoreError::NotFound)));
     assert_eq!(store.find_user_by_user_name(&b, "shared@example.com").await.unwrap(), Some(in_b.clone()));
     assert!(store.find_users_by_external_id(&b, "ext-1").await.unwrap().is_empty());
-    let page = store.list_users(&b, 1, 100).await.unwrap();
+    let page = store.list_users(&b, 1, 100, now_unix()).await.unwrap();
     assert_eq!((page.total, page.users), (1, vec![in_b]));
 
     let hijack = in_a.successor(user("hijacked@example.com"));
@@ -237,7 +244,7 @@ pub async fn rename_moves_the_user_name_claim(store: &dyn Store) {
     assert_eq!(store.find_user_by_user_name(&cred, "ada@example.com").await.unwrap(), None);
     assert_eq!(store.find_user_by_user_name(&cred, "countess@example.com").await.unwrap(), Some(renamed));
     create(store, &cred, user("ada@example.com")).await;
-    assert_eq!(store.list_users(&cred, 1, 10).await.unwrap().total, 3);
+    assert_eq!(store.list_users(&cred, 1, 10, now_unix()).await.unwrap().total, 3);
 }
 
 pub async fn delete_releases_the_user_name(store: &dyn Store) {
@@ -247,15 +254,15 @@ pub async fn delete_releases_the_user_name(store: &dyn Store) {
     store.delete_user(&cred, &ada).await.unwrap();
     assert!(matches!(store.get_user(&cred, &ada.id).await, Err(StoreError::NotFound)));
     assert_eq!(store.find_user_by_user_name(&cred, "ada@example.com").await.unwrap(), None);
-    assert_eq!(store.list_users(&cred, 1, 10).await.unwrap().total, 1);
+    assert_eq!(store.list_users(&cred, 1, 10, now_unix()).await.unwrap().total, 1);
     assert!(matches!(store.delete_user(&cred, &ada).await, Err(StoreError::NotFound)));
     create(store, &cred, user("ADA@example.com")).await;
-    assert_eq!(store.list_users(&cred, 1, 10).await.unwrap().total, 2);
+    assert_eq!(store.list_users(&cred, 1, 10, now_unix()).await.unwrap().total, 2);
 }
 
 pub async fn list_pages_are_stable_and_complete(store: &dyn Store) {
     let (_, cred) = new_tenant(store, "Contract pages").await;
-    let empty = store.list_users(&cred, 1, 10).await.unwrap();
+    let empty = store.list_users(&cred, 1, 10, now_unix()).await.unwrap();
     assert_eq!((empty.total, empty.users.len()), (0, 0));
     let mut ids = Vec::new();
     for i in 0..7 {
@@ -265,7 +272,7 @@ pub async fn list_pages_are_stable_and_complete(store: &dyn Store) {
     let mut walked = Vec::new();
     let mut start = 1;
     loop {
-        let page = store.list_users(&cred, start, 3).await.unwrap();
+        let page = store.list_users(&cred, start, 3, now_unix()).await.unwrap();
         assert_eq!(page.total, 7);
         if page.users.is_empty() {
             break;
@@ -275,10 +282,185 @@ pub async fn list_pages_are_stable_and_complete(store: &dyn Store) {
         walked.extend(page.users.into_iter().map(|u| u.id));
     }
     assert_eq!(walked, ids, "pages are ordered by id and cover every user once");
-    let tail = store.list_users(&cred, 6, 100).await.unwrap();
+    let tail = store.list_users(&cred, 6, 100, now_unix()).await.unwrap();
     assert_eq!(tail.users.iter().map(|u| u.id.clone()).collect::<Vec<_>>(), ids[5..].to_vec());
-    let none = store.list_users(&cred, 1, 0).await.unwrap();
+    let none = store.list_users(&cred, 1, 0, now_unix()).await.unwrap();
     assert_eq!((none.total, none.users.len()), (7, 0));
+}
+
+/// Creates `n` users named `<prefix><i>@example.com`; returns their ids in id order.
+async fn populate(store: &dyn Store, cred: &Credential, prefix: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        ids.push(create(store, cred, user(&format!("{prefix}{i}@example.com"))).await.id);
+    }
+    ids.sort();
+    ids
+}
+
+/// A user with a chosen id (to place it before or after a walk's position).
+async fn create_with_id(store: &dyn Store, cred: &Credential, id: &str, user_name: &str) -> UserRecord {
+    let record = UserRecord { id: id.to_string(), ..UserRecord::new(user(user_name)) };
+    store.create_user(cred, &record).await.expect("create user");
+    record
+}
+
+fn ids(users: &[UserRecord]) -> Vec<String> {
+    users.iter().map(|u| u.id.clone()).collect()
+}
+
+/// Walks the directory as Okta does (`startIndex` 1, 1 + count, ...) until a short page; returns the ids, in the
+/// order served.
+async fn index_walk(store: &dyn Store, cred: &Credential, count: u64, now: i64) -> Vec<String> {
+    let mut walked = Vec::new();
+    let mut start = 1;
+    loop {
+        let page = store.list_users(cred, start, count, now).await.unwrap();
+        assert!(page.users.len() as u64 <= count);
+        walked.extend(ids(&page.users));
+        if (page.users.len() as u64) < count {
+            return walked;
+        }
+        start += count;
+    }
+}
+
+pub async fn index_walks_return_every_user_once_in_order(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract index walk").await;
+    let expected = populate(store, &cred, "walk", 10).await;
+    let now = now_unix();
+    for count in [1, 3, 5, 10, 11] {
+        assert_eq!(index_walk(store, &cred, count, now).await, expected, "count {count}");
+    }
+    // Repeating a page (a retried request) gives the same page; the page after the last is empty.
+    let again = store.list_users(&cred, 4, 3, now).await.unwrap();
+    assert_eq!((again.total, ids(&again.users)), (10, expected[3..6].to_vec()));
+    assert_eq!(ids(&store.list_users(&cred, 4, 3, now).await.unwrap().users), expected[3..6].to_vec());
+    let past = store.list_users(&cred, 11, 5, now).await.unwrap();
+    assert_eq!((past.total, past.users.len()), (10, 0));
+    // A continuation serves any count from its index.
+    assert_eq!(ids(&store.list_users(&cred, 4, 2, now).await.unwrap().users), expected[3..5].to_vec());
+    assert_eq!(ids(&store.list_users(&cred, 6, 100, now).await.unwrap().users), expected[5..].to_vec());
+}
+
+pub async fn index_walks_interleave_between_directories(store: &dyn Store) {
+    let (_, a) = new_tenant(store, "Contract interleaved A").await;
+    let (_, b) = new_tenant(store, "Contract interleaved B").await;
+    let in_a = populate(store, &a, "a", 7).await;
+    let in_b = populate(store, &b, "b", 5).await;
+    let now = now_unix();
+    let (mut walked_a, mut walked_b) = (Vec::new(), Vec::new());
+    // The same indexes in both directories, alternately: each walk sees only its own directory.
+    for start in [1, 3, 5, 7, 9] {
+        let page_a = store.list_users(&a, start, 2, now).await.unwrap();
+        let page_b = store.list_users(&b, start, 2, now).await.unwrap();
+        assert_eq!((page_a.total, page_b.total), (7, 5));
+        walked_a.extend(ids(&page_a.users));
+        walked_b.extend(ids(&page_b.users));
+    }
+    assert_eq!((walked_a, walked_b), (in_a, in_b));
+}
+
+pub async fn index_walks_survive_concurrent_changes(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract changing walk").await;
+    let original = populate(store, &cred, "change", 9).await;
+    let now = now_unix();
+    let first = store.list_users(&cred, 1, 3, now).await.unwrap();
+    assert_eq!(ids(&first.users), original[..3].to_vec());
+    let mut walked = ids(&first.users);
+
+    // Between pages: a user is created before the walk's position and one after it, an already returned user and a
+    // user not yet returned are deleted.
+    create_with_id(store, &cred, "00000000000000000000000000000000", "first@example.com").await;
+    let last = create_with_id(store, &cred, "ffffffffffffffffffffffffffffffff", "last@example.com").await;
+    let returned = store.get_user(&cred, &original[0]).await.unwrap();
+    store.delete_user(&cred, &returned).await.unwrap();
+    let ahead = store.get_user(&cred, &original[5]).await.unwrap();
+    store.delete_user(&cred, &ahead).await.unwrap();
+
+    let mut start = 4;
+    loop {
+        let page = store.list_users(&cred, start, 3, now).await.unwrap();
+        assert_eq!(page.total, 9, "each page counts the directory as it is");
+        walked.extend(ids(&page.users));
+        if page.users.len() < 3 {
+            break;
+        }
+        start += 3;
+    }
+    // No user twice, ids strictly increasing: the walk neither repeats nor loops.
+    assert!(walked.windows(2).all(|w| w[0] < w[1]), "{walked:?}");
+    // Every user that existed throughout is returned; the deleted user not yet reached is not; the user created
+    // after the position is.
+    let mut expected: Vec<String> = original.iter().filter(|id| **id != ahead.id).cloned().collect();
+    expected.push(last.id);
+    assert_eq!(walked, expected);
+}
+
+pub async fn continuations_expire(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract continuation expiry").await;
+    let ids_before = populate(store, &cred, "expiry", 7).await;
+    let now = 1_900_000_000;
+    assert_eq!(ids(&store.list_users(&cred, 1, 3, now).await.unwrap().users), ids_before[..3].to_vec());
+    // The first user goes: index 4 now means different users by position and by continuation.
+    let gone = store.get_user(&cred, &ids_before[0]).await.unwrap();
+    store.delete_user(&cred, &gone).await.unwrap();
+
+    // Still fresh: the walk continues after the last user it returned.
+    let warm = store.list_users(&cred, 4, 3, now + CONTINUATION_TTL_SECS - 1).await.unwrap();
+    assert_eq!(ids(&warm.users), ids_before[3..6].to_vec());
+    // Expired (whether or not the store has deleted it yet): a cold skip, by position in the current directory.
+    let cold = store.list_users(&cred, 4, 3, now + CONTINUATION_TTL_SECS).await.unwrap();
+    assert_eq!(ids(&cold.users), ids_before[4..7].to_vec());
+    assert_eq!((cold.total, warm.total), (6, 6));
+}
+
+pub async fn cold_start_indexes_skip_correctly(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract cold index").await;
+    let (_, other) = new_tenant(store, "Contract cold index, other").await;
+    let expected = populate(store, &cred, "cold", 8).await;
+    // Another directory's walk leaves continuations for the same indexes; they do not apply here.
+    populate(store, &other, "elsewhere", 8).await;
+    let now = now_unix();
+    index_walk(store, &other, 2, now).await;
+    for (start, count, range) in [(5, 2, 4..6), (2, 3, 1..4), (8, 5, 7..8), (1, 8, 0..8), (0, 1, 0..1)] {
+        let page = store.list_users(&cred, start, count, now).await.unwrap();
+        assert_eq!((page.total, ids(&page.users)), (8, expected[range].to_vec()), "startIndex {start}");
+    }
+    for start in [9, 100, u64::MAX] {
+        let page = store.list_users(&cred, start, 3, now).await.unwrap();
+        assert_eq!((page.total, page.users.len()), (8, 0), "startIndex {start}");
+    }
+    let none = store.list_users(&cred, 3, 0, now).await.unwrap();
+    assert_eq!((none.total, none.users.len()), (8, 0));
+}
+
+pub async fn keyset_pages_walk_by_id(store: &dyn Store) {
+    let (_, cred) = new_tenant(store, "Contract keyset").await;
+    let empty = store.list_users_after(&cred, None, 5).await.unwrap();
+    assert_eq!((empty.total, empty.users.len(), empty.more), (0, 0, false));
+    let expected = populate(store, &cred, "keyset", 7).await;
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_users_after(&cred, after.as_deref(), 3).await.unwrap();
+        assert_eq!(page.total, 7);
+        walked.extend(ids(&page.users));
+        assert_eq!(page.more, walked.len() < 7, "more follow exactly when users remain");
+        if !page.more {
+            break;
+        }
+        after = page.users.last().map(|u| u.id.clone());
+    }
+    assert_eq!(walked, expected);
+    let exact = store.list_users_after(&cred, Some(&expected[3]), 3).await.unwrap();
+    assert_eq!((ids(&exact.users), exact.more), (expected[4..7].to_vec(), false));
+    let none = store.list_users_after(&cred, Some(&expected[0]), 0).await.unwrap();
+    assert_eq!((none.total, none.users.len(), none.more), (7, 0, false));
+    let bad = Credential { hash: pepper().hash("not the secret, not the secret at all"), ..cred.clone() };
+    assert!(matches!(store.list_users_after(&bad, None, 3).await, Err(StoreError::Unauthorized)));
+    assert!(matches!(store.list_users_after(&bad, None, 0).await, Err(StoreError::Unauthorized)));
+    assert!(matches!(store.list_users(&bad, 4, 3, now_unix()).await, Err(StoreError::Unauthorized)));
 }
 
 pub async fn external_ids_are_indexed(store: &dyn Store) {

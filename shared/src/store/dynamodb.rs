@@ -14,6 +14,7 @@
 //! | display name    | `DIR#<dir>` | `DNAME#<folded name>`   | `ids` (string set): the users bearing that displayName        |
 //! | AuthnRequest    | `DIR#<dir>` | `SAMLREQ#<sha256 of id>`| `expiresAt` (TTL)                                             |
 //! | seen assertion  | `DIR#<dir>` | `SAMLID#<sha256 of id>` | `expiresAt` (TTL)                                             |
+//! | list continuation | `DIR#<dir>` | `PAGE#<startIndex>`   | `after` (user id), `expiresAt` (TTL)                          |
 //!
 //! The LSI `byExternalId` (`pk` HASH, `extKey` RANGE, projection ALL) indexes user items only: claims carry no
 //! `extKey`. Sort keys are limited to 1024 bytes, so a folded userName or an externalId too long to be a key is
@@ -34,6 +35,12 @@
 //! `TransactWriteItems` whose first action is a `ConditionCheck` on the key item. Writes keep the user item, its
 //! userName claim and the sharded user counter consistent in that one transaction.
 //!
+//! Listing a page (`list_users`) reads the key item and the counter shards concurrently with the page itself when
+//! it starts at index 1; further pages read the key item with the continuation item in one `BatchGetItem` (and the
+//! counter shards concurrently), then `Query` the page from the continuation's `ExclusiveStartKey`, then put the
+//! next continuation (`PutItem`, after a full page). A sequential walk reads each user item once. A `startIndex`
+//! without an unexpired continuation skips `startIndex - 1` users with `Select COUNT` queries first.
+//!
 //! # Sign-in
 //!
 //! AuthnRequest ids and accepted assertion ids are single-use items with a TTL. DynamoDB deletes expired items
@@ -41,7 +48,7 @@
 //! `take_saml_request` is a `DeleteItem` conditioned on an unexpired item, `record_assertion` a `PutItem`
 //! conditioned on no unexpired item.
 
-use super::{Directory, SamlConfig, Store, StoreError, UserPage};
+use super::{CONTINUATION_TTL_SECS, Directory, KeysetPage, SamlConfig, Store, StoreError, UserPage};
 use crate::auth::{Credential, KeyHash, KeyRecord, Pepper};
 use crate::scim::manager::display_name_key;
 use crate::scim::user::{UserDoc, UserRecord, user_name_key};
@@ -60,7 +67,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
+    BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use sha2::{Digest, Sha256};
@@ -143,11 +151,14 @@ pub fn dynamodb_client(config: &SdkConfig, counter: Option<&CallCounter>) -> Cli
 /// call-budget tests. Clones share the counts. Attach it with [`dynamodb_client`] or [`DynamoStore::with_counter`].
 ///
 /// [`CallCounter::get`] counts operations as the store issued them (one per SDK `send`);
-/// [`CallCounter::attempts`] counts HTTP attempts, which also include the SDK's own retries.
+/// [`CallCounter::attempts`] counts HTTP attempts, which also include the SDK's own retries;
+/// [`CallCounter::items_read`] counts the items the successful responses report read: `ScannedCount` of `Query`
+/// (items counted by `Select COUNT` included), the items returned by `GetItem` and `BatchGetItem`.
 #[derive(Clone, Debug, Default)]
 pub struct CallCounter {
     calls: Arc<Mutex<HashMap<String, Arc<AtomicU64>>>>,
     attempts: Arc<Mutex<HashMap<String, Arc<AtomicU64>>>>,
+    items: Arc<Mutex<HashMap<String, Arc<AtomicU64>>>>,
 }
 
 impl CallCounter {
@@ -166,6 +177,16 @@ impl CallCounter {
         read(&self.attempts, operation)
     }
 
+    /// Items read by `operation` so far (see the type's documentation).
+    pub fn items_read(&self, operation: &str) -> u64 {
+        read(&self.items, operation)
+    }
+
+    /// Items read by every operation so far.
+    pub fn items_read_total(&self) -> u64 {
+        lock(&self.items).values().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
     /// All operations issued so far.
     pub fn total(&self) -> u64 {
         self.snapshot().values().sum()
@@ -182,7 +203,7 @@ impl CallCounter {
 
     /// Sets every count back to zero.
     pub fn reset(&self) {
-        for map in [&self.calls, &self.attempts] {
+        for map in [&self.calls, &self.attempts, &self.items] {
             for counter in lock(map).values() {
                 counter.store(0, Ordering::Relaxed);
             }
@@ -200,6 +221,10 @@ fn read(map: &Mutex<HashMap<String, Arc<AtomicU64>>>, operation: &str) -> u64 {
 }
 
 fn bump(map: &Mutex<HashMap<String, Arc<AtomicU64>>>, cfg: &ConfigBag) {
+    add(map, cfg, 1);
+}
+
+fn add(map: &Mutex<HashMap<String, Arc<AtomicU64>>>, cfg: &ConfigBag, n: u64) {
     let name = cfg.load::<Metadata>().map_or("unknown", Metadata::name);
     let counter = {
         let mut map = lock(map);
@@ -208,7 +233,23 @@ fn bump(map: &Mutex<HashMap<String, Arc<AtomicU64>>>, cfg: &ConfigBag) {
             None => Arc::clone(map.entry(name.to_string()).or_default()),
         }
     };
-    counter.fetch_add(1, Ordering::Relaxed);
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Items a successful response reports read, for the operations that read items.
+fn items_in(output: &aws_smithy_runtime_api::client::interceptors::context::Output) -> Option<u64> {
+    use aws_sdk_dynamodb::operation::{
+        batch_get_item::BatchGetItemOutput, get_item::GetItemOutput, query::QueryOutput,
+    };
+    if let Some(out) = output.downcast_ref::<QueryOutput>() {
+        return Some(u64::try_from(out.scanned_count).unwrap_or(0));
+    }
+    if let Some(out) = output.downcast_ref::<GetItemOutput>() {
+        return Some(u64::from(out.item.is_some()));
+    }
+    output
+        .downcast_ref::<BatchGetItemOutput>()
+        .map(|out| out.responses.as_ref().map_or(0, |r| r.values().map(|items| items.len() as u64).sum()))
 }
 
 impl Intercept for CallCounter {
@@ -235,6 +276,18 @@ impl Intercept for CallCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         bump(&self.attempts, cfg);
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(n) = context.output_or_error().ok().and_then(items_in) {
+            add(&self.items, cfg, n);
+        }
         Ok(())
     }
 }
@@ -363,6 +416,15 @@ fn display_name_ids(item: Option<&Item>, limit: u64) -> Result<Vec<String>, Stor
     ids.sort();
     ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok(ids)
+}
+
+fn continuation_sk(start_index: u64) -> String {
+    format!("PAGE#{start_index}")
+}
+
+/// The `ExclusiveStartKey` of a query over a directory's users that starts after user `id`.
+fn after_user(pk: &str, id: &str) -> Item {
+    primary_key(pk.to_string(), user_sk(id))
 }
 
 fn saml_request_sk(request_id: &str) -> String {
@@ -740,6 +802,60 @@ impl DynamoStore {
             .consistent_read(true)
     }
 
+    /// Bulk-loads `users` into `directory` with `BatchWriteItem` (user items, userName claims, counter shards), for
+    /// benchmarks and tests that need large directories quickly. Unlike [`Store::create_user`] it checks neither the
+    /// credential nor uniqueness: ids and userNames must be new.
+    #[cfg(feature = "contract-tests")]
+    pub async fn seed_users(&self, directory: &str, users: &[UserRecord]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let pk = dir_pk(directory);
+        let mut requests = Vec::with_capacity(users.len() * 2);
+        for user in users {
+            for item in [user_item(&pk, user)?, claim_item(&pk, user)?] {
+                let put = PutRequest::builder().set_item(Some(item)).build().map_err(build_error)?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+        }
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0..BATCH_GET_ATTEMPTS {
+                if attempt > 0 {
+                    self.pause(attempt).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("BatchWriteItem", e))?;
+                match out.unprocessed_items.and_then(|mut u| u.remove(&self.table)) {
+                    Some(rest) if !rest.is_empty() => pending = rest,
+                    _ => break,
+                }
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable("BatchWriteItem: items still unprocessed after retries".into()));
+            }
+        }
+        // Spread the count over the shards, as creates do.
+        for shard in 0..COUNTER_SHARDS {
+            let share = users.len() as u64 / u64::from(COUNTER_SHARDS)
+                + u64::from((shard as usize) < users.len() % COUNTER_SHARDS as usize);
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(primary_key(pk.clone(), counter_sk(shard))))
+                .update_expression("ADD #n :delta")
+                .expression_attribute_names("#n", "n")
+                .expression_attribute_values(":delta", n(share))
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateItem", e))?;
+        }
+        Ok(())
+    }
+
     /// The directory's user count: the sum of its counter shards.
     /// One item by key (strongly consistent); `None` for keys DynamoDB could not hold.
     async fn get_item(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
@@ -785,6 +901,73 @@ impl DynamoStore {
                 Err(StoreError::NotFound)
             }
             Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// Up to `count` users of the directory `pk` by id, from `start` (exclusive), and, when `probe` is set,
+    /// whether more follow (it then reads one user more than asked for, to tell).
+    async fn query_users(
+        &self,
+        pk: &str,
+        mut start: Option<Item>,
+        count: u64,
+        probe: bool,
+    ) -> Result<(Vec<UserRecord>, bool), StoreError> {
+        let wanted = if probe { count.saturating_add(1) } else { count };
+        let mut users = Vec::new();
+        while (users.len() as u64) < wanted {
+            let out = self
+                .query_prefix(pk, "USER#")
+                .limit(i32::try_from(wanted - users.len() as u64).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            for item in out.items() {
+                users.push(user_from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        let more = users.len() as u64 > count;
+        users.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+        Ok((users, more))
+    }
+
+    /// Skips `n` users of the directory `pk` by counting them (`Select COUNT`, no items returned): the key to
+    /// continue from, or `None` when the directory has no more than `n` users.
+    async fn skip_users(&self, pk: &str, n: u64) -> Result<Option<Item>, StoreError> {
+        let mut start: Option<Item> = None;
+        let mut to_skip = n;
+        while to_skip > 0 {
+            let out = self
+                .query_prefix(pk, "USER#")
+                .select(Select::Count)
+                .limit(i32::try_from(to_skip).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            to_skip = to_skip.saturating_sub(u64::try_from(out.count).unwrap_or(0));
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(None),
+            }
+        }
+        Ok(start)
+    }
+
+    /// Remembers that index `start_index` of the directory `pk` starts after user `after`. Best effort: the page
+    /// being served is correct either way, and a lost continuation only makes the next page skip.
+    async fn remember_continuation(&self, pk: &str, start_index: u64, after: &str, now: i64) {
+        let mut item = primary_key(pk.to_string(), continuation_sk(start_index));
+        item.insert("after".into(), s(after));
+        item.insert(TTL_ATTRIBUTE.into(), n(now.saturating_add(CONTINUATION_TTL_SECS)));
+        let sent = self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %sdk_error("PutItem", e), "could not remember a list continuation");
         }
     }
 
@@ -980,57 +1163,92 @@ impl Store for DynamoStore {
         Ok(users)
     }
 
-    async fn list_users(&self, credential: &Credential, start_index: u64, count: u64) -> Result<UserPage, StoreError> {
-        let (key_item, total) = tokio::join!(self.get_key_item(credential), self.count_users(&credential.directory));
-        Self::check_key(credential, key_item?.as_ref())?;
-        let total = total?;
-        let mut users = Vec::new();
-        if count == 0 {
-            return Ok(UserPage { total, users });
-        }
+    async fn list_users(
+        &self,
+        credential: &Credential,
+        start_index: u64,
+        count: u64,
+        now: i64,
+    ) -> Result<UserPage, StoreError> {
+        let start_index = start_index.max(1);
         let pk = dir_pk(&credential.directory);
-        let mut cursor: Option<Item> = None;
-
-        // Skip start_index - 1 users, counting only (no items returned).
-        let mut to_skip = start_index.saturating_sub(1);
-        while to_skip > 0 {
-            let out = self
-                .query_prefix(&pk, "USER#")
-                .select(Select::Count)
-                .limit(i32::try_from(to_skip).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(cursor.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
-            to_skip = to_skip.saturating_sub(u64::try_from(out.count).unwrap_or(0));
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => cursor = Some(key),
-                _ => return Ok(UserPage { total, users }),
-            }
+        if count == 0 {
+            let (key_item, total) =
+                tokio::join!(self.get_key_item(credential), self.count_users(&credential.directory));
+            Self::check_key(credential, key_item?.as_ref())?;
+            return Ok(UserPage { total: total?, users: Vec::new() });
         }
-
-        loop {
-            let wanted = count.saturating_sub(users.len() as u64);
-            let out = self
-                .query_prefix(&pk, "USER#")
-                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(cursor.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
-            for item in out.items() {
-                users.push(user_from_item(item)?);
-            }
-            if users.len() as u64 >= count {
-                break;
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => cursor = Some(key),
-                _ => break,
-            }
+        let (total, users) = if start_index == 1 {
+            // Nothing to continue from: the page is read with the key item and the count.
+            let (key_item, total, users) = tokio::join!(
+                self.get_key_item(credential),
+                self.count_users(&credential.directory),
+                self.query_users(&pk, None, count, false),
+            );
+            Self::check_key(credential, key_item?.as_ref())?;
+            (total?, users?.0)
+        } else {
+            let key_sk = key_sk(&credential.key_id);
+            let page_sk = continuation_sk(start_index);
+            let keys = vec![Self::key_key(credential), primary_key(pk.clone(), page_sk.clone())];
+            let (items, total) = tokio::join!(self.batch_get(keys), self.count_users(&credential.directory));
+            let items = items?;
+            Self::check_key(credential, items.iter().find(|i| sort_key_of(i) == Some(key_sk.as_str())))?;
+            let total = total?;
+            // DynamoDB deletes expired items late: an expired continuation is ignored.
+            let continuation = items
+                .iter()
+                .find(|i| sort_key_of(i) == Some(page_sk.as_str()))
+                .filter(|i| get_n::<i64>(i, TTL_ATTRIBUTE).is_ok_and(|expires| expires > now))
+                .map(|i| get_s(i, "after").map(|after| after_user(&pk, after)))
+                .transpose()?;
+            let start = match continuation {
+                Some(start) => Some(start),
+                None => match self.skip_users(&pk, start_index - 1).await? {
+                    Some(start) => Some(start),
+                    // Fewer users than startIndex - 1: an empty page.
+                    None => return Ok(UserPage { total, users: Vec::new() }),
+                },
+            };
+            (total, self.query_users(&pk, start, count, false).await?.0)
+        };
+        if let Some(last) = users.last().filter(|_| users.len() as u64 == count) {
+            self.remember_continuation(&pk, start_index.saturating_add(count), &last.id, now).await;
         }
-        users.truncate(usize::try_from(count).unwrap_or(usize::MAX));
         Ok(UserPage { total, users })
+    }
+
+    async fn list_users_after(
+        &self,
+        credential: &Credential,
+        after: Option<&str>,
+        count: u64,
+    ) -> Result<KeysetPage, StoreError> {
+        let pk = dir_pk(&credential.directory);
+        if count == 0 {
+            let (key_item, total) =
+                tokio::join!(self.get_key_item(credential), self.count_users(&credential.directory));
+            Self::check_key(credential, key_item?.as_ref())?;
+            return Ok(KeysetPage { total: total?, users: Vec::new(), more: false });
+        }
+        let start = after.filter(|id| !unusable_key(&user_sk(id))).map(|id| after_user(&pk, id));
+        if after.is_some() && start.is_none() {
+            // Not an id a user can have: nothing sorts after it that this walk could have reached.
+            Self::check_key(credential, self.get_key_item(credential).await?.as_ref())?;
+            return Ok(KeysetPage {
+                total: self.count_users(&credential.directory).await?,
+                users: Vec::new(),
+                more: false,
+            });
+        }
+        let (key_item, total, page) = tokio::join!(
+            self.get_key_item(credential),
+            self.count_users(&credential.directory),
+            self.query_users(&pk, start, count, true),
+        );
+        Self::check_key(credential, key_item?.as_ref())?;
+        let (users, more) = page?;
+        Ok(KeysetPage { total: total?, users, more })
     }
 
     async fn scan_users(

@@ -5,6 +5,22 @@
 //! credential against the stored key in the same round trip as the operation (a DynamoDB `BatchGetItem` or a
 //! `ConditionCheck` inside the write transaction; a SQLite transaction), so revocation takes effect immediately
 //! and no call reaches another directory's data.
+//!
+//! # Paging
+//!
+//! Users are listed in id order. [`Store::list_users`] serves index paging (`startIndex`, `count`) and makes a
+//! sequential walk cost O(N) reads in total: serving a full page, it remembers for [`CONTINUATION_TTL_SECS`] a
+//! *continuation* "in this directory, index `startIndex + count` starts after user id X"; a request whose
+//! `startIndex` has an unexpired continuation starts right after X instead of skipping `startIndex - 1` users
+//! (a cold `startIndex` still skips, correct but O(startIndex)). Expiry is checked on read (DynamoDB's TTL deletes
+//! late). [`Store::list_users_after`] is the stateless form (cursor paging: the caller keeps X).
+//!
+//! Consistency (RFC 7644 §3.4.2.4 does not promise snapshots): each page is read at one point in time. Across the
+//! pages of one walk ids strictly increase, so a walk never returns a user twice, never loops and always ends,
+//! whatever is created or deleted meanwhile; users created behind the walk's position (a smaller id) are not
+//! seen, users deleted before the walk reaches them are not returned, and `totalResults` is each page's own
+//! count. Only a walk that resumes after its continuation expired (more than ten minutes between pages) falls back
+//! to skipping by position, where concurrent changes can shift a user across the page boundary.
 
 use crate::auth::{Credential, KeyRecord};
 use crate::scim::user::UserRecord;
@@ -51,6 +67,9 @@ pub struct SamlConfig {
     pub updated: String,
 }
 
+/// How long a continuation of index paging is remembered, in seconds.
+pub const CONTINUATION_TTL_SECS: i64 = 600;
+
 /// One page of users.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserPage {
@@ -58,6 +77,17 @@ pub struct UserPage {
     pub total: u64,
     /// The requested slice, in the store's stable order (by id).
     pub users: Vec<UserRecord>,
+}
+
+/// One page of a walk by id ([`Store::list_users_after`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeysetPage {
+    /// Users in the whole directory.
+    pub total: u64,
+    /// Up to `count` users, by id.
+    pub users: Vec<UserRecord>,
+    /// Whether users with larger ids follow (false when `count` is 0).
+    pub more: bool,
 }
 
 /// Storage failures. Client-caused ones map to SCIM errors; [`StoreError::Backend`] is a server fault.
@@ -119,8 +149,24 @@ pub trait Store: Send + Sync {
         credential: &Credential,
         external_id: &str,
     ) -> Result<Vec<UserRecord>, StoreError>;
-    /// Up to `count` users starting at the 1-based `start_index`, ordered by id, with the directory's total.
-    async fn list_users(&self, credential: &Credential, start_index: u64, count: u64) -> Result<UserPage, StoreError>;
+    /// Up to `count` users starting at the 1-based `start_index` (0 reads as 1), ordered by id, with the directory's
+    /// total, at `now` (Unix seconds). Continues from an unexpired continuation for `start_index` when there is one,
+    /// and remembers one for `start_index + count` after a full page (see the module documentation).
+    async fn list_users(
+        &self,
+        credential: &Credential,
+        start_index: u64,
+        count: u64,
+        now: i64,
+    ) -> Result<UserPage, StoreError>;
+    /// Up to `count` users whose ids sort after `after` (from the first when `None`), ordered by id, with the
+    /// directory's total and whether more follow.
+    async fn list_users_after(
+        &self,
+        credential: &Credential,
+        after: Option<&str>,
+        count: u64,
+    ) -> Result<KeysetPage, StoreError>;
     /// Up to `limit` users whose ids sort after `after` (from the first when `None`), ordered by id: one step of a
     /// walk over the whole directory.
     async fn scan_users(

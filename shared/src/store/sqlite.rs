@@ -3,7 +3,7 @@
 //! Calls are short and run inline on the calling task under one connection lock; writes use `BEGIN IMMEDIATE`
 //! so concurrent processes serialise on the database lock instead of failing half-way.
 
-use super::{Directory, SamlConfig, Store, StoreError, UserPage};
+use super::{CONTINUATION_TTL_SECS, Directory, KeysetPage, SamlConfig, Store, StoreError, UserPage};
 use crate::auth::{Credential, KeyHash, KeyRecord};
 use crate::scim::manager::display_name_key;
 use crate::scim::user::{UserDoc, UserRecord, user_name_key};
@@ -56,6 +56,14 @@ CREATE TABLE IF NOT EXISTS saml_once (
     PRIMARY KEY (directory, kind, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS saml_once_by_expiry ON saml_once (expires_at);
+CREATE TABLE IF NOT EXISTS list_continuations (
+    directory   TEXT NOT NULL,
+    start_index INTEGER NOT NULL,
+    after_id    TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (directory, start_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS list_continuations_by_expiry ON list_continuations (expires_at);
 ";
 
 /// SQLite-backed [`Store`].
@@ -244,6 +252,20 @@ fn purge_expired(conn: &Connection, now: i64) -> Result<(), StoreError> {
     run(conn, "DELETE FROM saml_once WHERE expires_at <= ?1", params![now]).map(|_| ())
 }
 
+/// The directory's user count.
+fn count_users(conn: &Connection, directory: &str) -> Result<u64, StoreError> {
+    let total: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM users WHERE directory = ?1")
+        .and_then(|mut s| s.query_row(params![directory], |r| r.get(0)))
+        .map_err(backend)?;
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+/// A 1-based index as an SQLite integer (indexes beyond `i64::MAX` name no continuation anyone wrote).
+fn index_key(index: u64) -> i64 {
+    i64::try_from(index).unwrap_or(i64::MAX)
+}
+
 const USER_COLUMNS: &str = "id, version, created, last_modified, doc";
 
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, String, String, String)> {
@@ -383,19 +405,90 @@ impl Store for SqliteStore {
         query_users(&conn, &sql, params![credential.directory, external_id])
     }
 
-    async fn list_users(&self, credential: &Credential, start_index: u64, count: u64) -> Result<UserPage, StoreError> {
+    async fn list_users(
+        &self,
+        credential: &Credential,
+        start_index: u64,
+        count: u64,
+        now: i64,
+    ) -> Result<UserPage, StoreError> {
+        let start_index = start_index.max(1);
+        let guard = self.lock();
+        let page = {
+            let conn = Tx::read(&guard)?;
+            check_credential(&conn, credential)?;
+            let total = count_users(&conn, &credential.directory)?;
+            let limit = i64::try_from(count).unwrap_or(i64::MAX);
+            let after: Option<String> = if count == 0 || start_index == 1 {
+                None
+            } else {
+                conn.prepare_cached(
+                    "SELECT after_id FROM list_continuations
+                     WHERE directory = ?1 AND start_index = ?2 AND expires_at > ?3",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![credential.directory, index_key(start_index), now], |r| r.get(0)).optional()
+                })
+                .map_err(backend)?
+            };
+            let users = match (count, after) {
+                (0, _) => Vec::new(),
+                (_, Some(after)) => {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                    );
+                    query_users(&conn, &sql, params![credential.directory, after, limit])?
+                }
+                (_, None) => {
+                    let sql =
+                        format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 ORDER BY id LIMIT ?2 OFFSET ?3");
+                    let offset = i64::try_from(start_index - 1).unwrap_or(i64::MAX);
+                    query_users(&conn, &sql, params![credential.directory, limit, offset])?
+                }
+            };
+            UserPage { total, users }
+        };
+        // After a full page, remember where the next one starts. Outside the read transaction, and best effort: the
+        // page is correct either way, a lost continuation only makes the next page skip.
+        if let Some(last) = page.users.last().filter(|_| count > 0 && page.users.len() as u64 == count) {
+            let next = index_key(start_index.saturating_add(count));
+            let remembered = run(&guard, "DELETE FROM list_continuations WHERE expires_at <= ?1", params![now])
+                .and_then(|_| {
+                    run(
+                        &guard,
+                        "INSERT INTO list_continuations (directory, start_index, after_id, expires_at)
+                         VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT DO UPDATE SET after_id = excluded.after_id, expires_at = excluded.expires_at",
+                        params![credential.directory, next, last.id, now.saturating_add(CONTINUATION_TTL_SECS)],
+                    )
+                });
+            if let Err(e) = remembered {
+                tracing::warn!(error = %e, "could not remember a list continuation");
+            }
+        }
+        Ok(page)
+    }
+
+    async fn list_users_after(
+        &self,
+        credential: &Credential,
+        after: Option<&str>,
+        count: u64,
+    ) -> Result<KeysetPage, StoreError> {
         let guard = self.lock();
         let conn = Tx::read(&guard)?;
         check_credential(&conn, credential)?;
-        let total: i64 = conn
-            .prepare_cached("SELECT COUNT(*) FROM users WHERE directory = ?1")
-            .and_then(|mut s| s.query_row(params![credential.directory], |r| r.get(0)))
-            .map_err(backend)?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 ORDER BY id LIMIT ?2 OFFSET ?3");
-        let offset = i64::try_from(start_index.saturating_sub(1)).unwrap_or(i64::MAX);
-        let limit = i64::try_from(count).unwrap_or(i64::MAX);
-        let users = query_users(&conn, &sql, params![credential.directory, limit, offset])?;
-        Ok(UserPage { total: total as u64, users })
+        let total = count_users(&conn, &credential.directory)?;
+        if count == 0 {
+            return Ok(KeysetPage { total, users: Vec::new(), more: false });
+        }
+        // One more than asked for tells whether more follow.
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
+        let limit = i64::try_from(count.saturating_add(1)).unwrap_or(i64::MAX);
+        let mut users = query_users(&conn, &sql, params![credential.directory, after.unwrap_or(""), limit])?;
+        let more = users.len() as u64 > count;
+        users.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+        Ok(KeysetPage { total, users, more })
     }
 
     async fn scan_users(
