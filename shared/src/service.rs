@@ -516,6 +516,9 @@ impl ScimService {
         prefetched: Option<(&str, Vec<String>)>,
         users_url: &str,
     ) -> Result<UserDoc, ScimError> {
+        if manager::is_new_client_value(&previous.doc, &doc) {
+            return Ok(doc);
+        }
         let Some(name) = manager::resolvable_name(&doc) else { return Ok(doc) };
         let ids = match prefetched {
             Some((fetched, ids)) if manager::display_name_key(fetched) == manager::display_name_key(name) => ids,

@@ -48,6 +48,44 @@ fn each_scim_verb_has_its_own_function_built_from_its_crate() {
     }
 }
 
+/// The DynamoDB actions a function's role allows.
+fn table_actions(t: &Value, logical: &str) -> BTreeSet<String> {
+    let statements = t["Resources"][logical]["Properties"]["Policies"][0]["Statement"].as_sequence().unwrap();
+    statements
+        .iter()
+        .flat_map(|st| st["Action"].as_sequence().unwrap().iter().map(|a| s(a).to_string()))
+        .filter(|a| a.starts_with("dynamodb:"))
+        .collect()
+}
+
+#[test]
+fn each_function_may_make_the_calls_its_store_operations_make() {
+    let t = template();
+    let has = |logical: &str, actions: &[&str]| {
+        let allowed = table_actions(&t, logical);
+        for action in actions {
+            assert!(allowed.contains(*action), "{logical} lacks {action}");
+        }
+    };
+    // Every SCIM call checks the key item with BatchGetItem/GetItem or a transaction's ConditionCheck.
+    for logical in ["ScimGetFunction", "ScimPostFunction", "ScimPutFunction", "ScimPatchFunction", "ScimDeleteFunction"]
+    {
+        has(logical, &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]);
+    }
+    // Listing (GET, and POST /Users/.search) remembers where the next page starts.
+    has("ScimGetFunction", &["dynamodb:PutItem"]);
+    has("ScimPostFunction", &["dynamodb:PutItem"]);
+    // Writes are transactions of puts, updates (counters, display-name sets), deletes and key checks.
+    has("ScimPostFunction", &["dynamodb:TransactWriteItems", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]);
+    for logical in ["ScimPutFunction", "ScimPatchFunction", "ScimDeleteFunction"] {
+        has(logical, &["dynamodb:TransactWriteItems", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]);
+        has(logical, &["dynamodb:ConditionCheckItem"]);
+    }
+    for logical in ["ScimPutFunction", "ScimPatchFunction"] {
+        has(logical, &["dynamodb:PutItem"]);
+    }
+}
+
 /// The logical id named by a `!Ref` tag.
 fn reference(v: &Value) -> &str {
     match v {

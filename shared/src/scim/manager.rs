@@ -10,8 +10,8 @@
 //! - a **server link** is a manager with no `value` and no `$ref`, or with a `value` and a `$ref` ending in
 //!   `/Users/<value>` (the form the server writes, also when a client echoes it back). The server recomputes it
 //!   from `displayName` whenever it decides to;
-//! - a **client link** is any other `value` or `$ref` (Microsoft Entra ID sets the manager by id): kept as sent,
-//!   never recomputed.
+//! - a **client link** is any other `value` or `$ref` (Microsoft Entra ID sets the manager by id), and any `value`
+//!   a PUT or PATCH introduces ([`is_new_client_value`]): kept as sent, never recomputed by that write.
 //!
 //! This module decides; the service and `fd-admin users relink-managers` look the names up.
 
@@ -57,6 +57,14 @@ pub fn linked_id(doc: &UserDoc) -> Option<&str> {
     let manager = manager(doc)?;
     let value = manager.get("value")?.as_str()?;
     is_server_link(manager).then_some(value)
+}
+
+/// Whether `next` carries a manager `value` that `previous` did not: one the client has just sent (a PUT or PATCH
+/// setting the manager by id), which is the client's whatever its `$ref`, and kept as sent. An unchanged value is
+/// an echo of the stored link and follows the rules above.
+pub fn is_new_client_value(previous: &UserDoc, next: &UserDoc) -> bool {
+    let value = |doc| manager(doc).and_then(|m| m.get("value")).and_then(Value::as_str).filter(|v| !v.is_empty());
+    value(next).is_some() && value(next) != value(previous)
 }
 
 /// Whether two documents carry the same `manager` (both absent counts as the same).
@@ -177,6 +185,17 @@ mod tests {
         let entra = json!({"displayName": "Charles", "value": "entra-id"});
         assert_eq!(link(doc(entra.clone()), &ids(&["c1"]), "self", USERS), doc(entra.clone()));
         assert_eq!(link(doc(entra.clone()), &ids(&[]), "self", USERS), doc(entra));
+    }
+
+    #[test]
+    fn a_value_the_client_just_sent_is_the_clients() {
+        let okta = doc(json!({"displayName": "Ada"}));
+        let linked = doc(json!({"displayName": "Ada", "value": "u1", "$ref": format!("{USERS}/u1")}));
+        let by_id = doc(json!({"displayName": "Ada", "value": "u2", "$ref": format!("{USERS}/u2")}));
+        assert!(is_new_client_value(&okta, &by_id));
+        assert!(is_new_client_value(&linked, &by_id));
+        assert!(!is_new_client_value(&linked, &linked), "an echo of the stored link");
+        assert!(!is_new_client_value(&linked, &okta));
     }
 
     #[test]

@@ -187,6 +187,16 @@ pub async fn patch_applies_entirely_or_not_at_all(store: Arc<dyn Store>) {
     assert_eq!(read["addresses"][0], json!({"type": "work", "locality": "London"}));
     assert_eq!(read["active"], false);
     assert_eq!(read["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"], "m-1");
+    // A manager set by id with its URL, as generic clients send it, is kept as sent.
+    let by_reference = json!({"value": "m-2", "$ref": format!("{BASE}/Users/m-2"), "displayName": "Nobody Here"});
+    let set_manager = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": by_reference}]});
+    let patched = client.send(Method::PATCH, &path, &[], Some(set_manager), &[]).await;
+    assert_eq!(patched.status, 200);
+    assert_eq!(
+        patched.body.unwrap()["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"],
+        by_reference
+    );
 
     // A failing second operation leaves the stored user untouched.
     let before = client.send(Method::GET, &path, &[], None, &[]).await;
