@@ -517,7 +517,7 @@ impl ScimService {
         users_url: &str,
     ) -> Result<UserDoc, ScimError> {
         if manager::is_new_client_value(&previous.doc, &doc) {
-            return Ok(doc);
+            return Ok(manager::without_stale_reference(doc));
         }
         let Some(name) = manager::resolvable_name(&doc) else { return Ok(doc) };
         let ids = match prefetched {

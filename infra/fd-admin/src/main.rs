@@ -8,7 +8,6 @@
 
 use clap::{Args, Parser, Subcommand};
 use fd_shared::auth::{Credential, Pepper, is_id, issue_key, new_id};
-use fd_shared::http::SCIM_BASE_PATH;
 use fd_shared::runtime::StoreConfig;
 use fd_shared::store::{Directory, Store};
 use fd_signin::SpEndpoints;
@@ -127,9 +126,24 @@ enum UsersCommand {
 /// Where the deployment is reachable: the SP's URLs derive from it.
 #[derive(Debug, Args)]
 struct PublicUrlArg {
-    /// Public base URL of the deployment (the API's URL in AWS, `http://ADDR` of `fd-local`).
-    #[arg(long, env = "FD_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
-    public_url: String,
+    /// Public base URL of the deployment (the stack's `PublicBaseUrl` output in AWS, required with DynamoDB;
+    /// default `http://127.0.0.1:3000`, `fd-local`'s own).
+    #[arg(long, env = "FD_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+impl PublicUrlArg {
+    /// The base URL: as given, or `fd-local`'s default on SQLite. With DynamoDB there is no sensible default, and
+    /// a wrong one would end up in stored `$ref`s and in what admins paste into Okta.
+    fn resolve(&self, config: &StoreConfig) -> Result<String, String> {
+        match (&self.public_url, &config.dynamodb_table) {
+            (Some(url), _) => Ok(url.clone()),
+            (None, None) => Ok("http://127.0.0.1:3000".to_string()),
+            (None, Some(_)) => Err("--public-url (or FD_PUBLIC_URL) is required with DynamoDB: the deployment's \
+                                    public base URL (the stack's PublicBaseUrl output)"
+                .to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,11 +215,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Saml(command) => {
             let (store, _) = config.open().await.map_err(|e| e.to_string())?;
-            saml(&*store, command).await
+            saml(&*store, &config, command).await
         }
         Command::Users(UsersCommand::RelinkManagers { directory, no_reindex, public_url, json }) => {
             let (store, pepper) = config.open().await.map_err(|e| e.to_string())?;
-            relink_managers(&*store, &pepper, &directory, !no_reindex, &public_url.public_url, json).await
+            let public_url = public_url.resolve(&config)?;
+            relink_managers(&*store, &pepper, &directory, !no_reindex, &public_url, json).await
         }
         Command::Directory(command) => {
             let (store, _) = config.open().await.map_err(|e| e.to_string())?;
@@ -272,7 +287,7 @@ async fn relink_managers(
     json: bool,
 ) -> Result<(), String> {
     require_directory(store, directory).await?;
-    let users_url = format!("{}{SCIM_BASE_PATH}/Users", public_url.trim_end_matches('/'));
+    let users_url = SpEndpoints::new(public_url).map_err(|e| e.to_string())?.users_url();
     let keys = store.list_keys(directory).await.map_err(|e| e.to_string())?;
     let active = keys.iter().find(|k| k.revoked.is_none());
     let temporary = match active {
@@ -380,7 +395,7 @@ async fn bootstrap(config: &StoreConfig) -> Result<(), String> {
     Ok(())
 }
 
-async fn saml(store: &dyn Store, command: SamlCommand) -> Result<(), String> {
+async fn saml(store: &dyn Store, config: &StoreConfig, command: SamlCommand) -> Result<(), String> {
     match command {
         SamlCommand::Set {
             directory,
@@ -398,16 +413,17 @@ async fn saml(store: &dyn Store, command: SamlCommand) -> Result<(), String> {
                 .map(|path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display())))
                 .collect::<Result<Vec<_>, _>>()?;
             let settings = SamlSettings { login_url, certificates, idp_entity_id, relay_state_allow_list, allow_sha1 };
-            let config = settings.check(fd_shared::time::now_rfc3339()).map_err(|e| e.to_string())?;
-            store.set_saml_config(&directory, &config).await.map_err(|e| e.to_string())?;
+            let public_url = public_url.resolve(config)?;
+            let saml_config = settings.check(fd_shared::time::now_rfc3339()).map_err(|e| e.to_string())?;
+            store.set_saml_config(&directory, &saml_config).await.map_err(|e| e.to_string())?;
             if !json {
                 println!("SAML sign-in configured for directory {directory}.");
             }
-            show_saml(store, &directory, &public_url.public_url, json).await
+            show_saml(store, &directory, &public_url, json).await
         }
         SamlCommand::Show { directory, public_url, json } => {
             require_directory(store, &directory).await?;
-            show_saml(store, &directory, &public_url.public_url, json).await
+            show_saml(store, &directory, &public_url.resolve(config)?, json).await
         }
         SamlCommand::Clear { directory } => {
             require_directory(store, &directory).await?;

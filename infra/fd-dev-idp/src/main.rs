@@ -117,24 +117,14 @@ fn run(cli: Cli) -> Result<String, String> {
 }
 
 fn load_or_create(path: &Path) -> Result<DevIdp, String> {
-    let io = |e: std::io::Error| format!("{}: {e}", path.display());
-    match std::fs::read_to_string(path) {
-        Ok(pem) => DevIdp::from_private_key_pem(ENTITY_ID, &pem).map_err(|e| e.to_string()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let idp = DevIdp::generate(ENTITY_ID).map_err(|e| e.to_string())?;
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
-            let pem = idp.private_key_pem().map_err(|e| e.to_string())?;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            std::io::Write::write_all(&mut options.open(path).map_err(io)?, pem.as_bytes()).map_err(io)?;
-            Ok(idp)
-        }
-        Err(e) => Err(io(e)),
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
+    // A new key (mode 0600) on first use; the generator only runs when the file does not exist.
+    let generate = || DevIdp::generate(ENTITY_ID).and_then(|idp| idp.private_key_pem()).unwrap_or_default();
+    let pem = fd_shared::secret::local_secret_file(path, generate, |text| text.contains("PRIVATE KEY-----"))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    DevIdp::from_private_key_pem(ENTITY_ID, &pem).map_err(|e| e.to_string())
 }
 
 fn html(acs_url: &str, value: &str, relay_state: Option<&str>) -> String {

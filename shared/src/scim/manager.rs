@@ -67,6 +67,25 @@ pub fn is_new_client_value(previous: &UserDoc, next: &UserDoc) -> bool {
     value(next).is_some() && value(next) != value(previous)
 }
 
+/// A client's manager `value` with the `$ref` the server wrote for an earlier link (PATCH merges a new `value`
+/// into the stored manager): that `$ref` now points elsewhere, so it is dropped; any other `$ref` is the client's.
+pub fn without_stale_reference(doc: UserDoc) -> UserDoc {
+    let stale = manager(&doc).is_some_and(|m| {
+        let value = m.get("value").and_then(Value::as_str).unwrap_or("");
+        m.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit_once("/Users/")).is_some_and(|(_, id)| id != value)
+    });
+    if !stale {
+        return doc;
+    }
+    let mut attributes = doc.into_attributes();
+    if let Some(Value::Object(manager)) =
+        attributes.get_mut(ENTERPRISE_USER_SCHEMA).and_then(|ext| ext.get_mut("manager"))
+    {
+        manager.shift_remove("$ref");
+    }
+    UserDoc::from_stored(attributes)
+}
+
 /// Whether two documents carry the same `manager` (both absent counts as the same).
 pub fn same_manager(a: &UserDoc, b: &UserDoc) -> bool {
     manager(a) == manager(b)
@@ -196,6 +215,16 @@ mod tests {
         assert!(is_new_client_value(&linked, &by_id));
         assert!(!is_new_client_value(&linked, &linked), "an echo of the stored link");
         assert!(!is_new_client_value(&linked, &okta));
+    }
+
+    #[test]
+    fn a_new_client_value_drops_the_servers_old_reference() {
+        let merged = doc(json!({"displayName": "Ada", "value": "m-7", "$ref": format!("{USERS}/u1")}));
+        assert_eq!(manager_of(&without_stale_reference(merged)), json!({"displayName": "Ada", "value": "m-7"}));
+        let consistent = doc(json!({"value": "m-7", "$ref": format!("{USERS}/m-7")}));
+        assert_eq!(manager_of(&without_stale_reference(consistent.clone())), manager_of(&consistent));
+        let external = doc(json!({"value": "m-7", "$ref": "https://hr.example.com/people/7"}));
+        assert_eq!(manager_of(&without_stale_reference(external.clone())), manager_of(&external));
     }
 
     #[test]
