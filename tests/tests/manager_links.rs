@@ -75,7 +75,9 @@ async fn relink_managers(backend: Backend) {
     }
     let out = backend.admin(&[&bare[..], &["--public-url", server.origin()]].concat()).await;
     assert!(out.contains("2 users, 1 with a manager name, 1 linked; 0 rewritten"), "{out}");
-    let unknown = backend.admin_fails(&["users", "relink-managers", "--directory", "0123"]).await;
+    let unknown = backend
+        .admin_fails(&["users", "relink-managers", "--directory", "0123", "--public-url", server.origin()])
+        .await;
     assert!(unknown.contains("not a directory id"), "{unknown}");
     server.stop().await;
 }
