@@ -32,6 +32,7 @@ macro_rules! store_contract_tests {
             index_walks_survive_concurrent_changes,
             continuations_expire,
             cold_start_indexes_skip_correctly,
+            concurrent_walks_by_two_clients_keep_their_own_positions,
             keyset_pages_walk_by_id,
             external_ids_are_indexed,
             scans_walk_the_directory_by_id,
@@ -338,7 +339,7 @@ pub async fn index_walks_return_every_user_once_in_order(store: &dyn Store) {
     assert_eq!(ids(&store.list_users(&cred, 4, 3, now).await.unwrap().users), expected[3..6].to_vec());
     let past = store.list_users(&cred, 11, 5, now).await.unwrap();
     assert_eq!((past.total, past.users.len()), (10, 0));
-    // A continuation serves any count from its index.
+    // Another page size from the same index: a cold skip, with the same users.
     assert_eq!(ids(&store.list_users(&cred, 4, 2, now).await.unwrap().users), expected[3..5].to_vec());
     assert_eq!(ids(&store.list_users(&cred, 6, 100, now).await.unwrap().users), expected[5..].to_vec());
 }
@@ -750,4 +751,23 @@ pub async fn reindex_skips_users_changed_since_read(store: &dyn Store) {
     assert!(store.find_user_ids_by_display_name(&cred, "Gone User", 2).await.unwrap().is_empty());
     assert_eq!(store.find_user_ids_by_display_name(&cred, "Lord Babbage", 2).await.unwrap(), vec![charles.id]);
     assert_eq!(store.find_user_ids_by_display_name(&cred, "Ada Lovelace", 2).await.unwrap(), vec![ada.id]);
+}
+
+pub async fn concurrent_walks_by_two_clients_keep_their_own_positions(store: &dyn Store) {
+    let (directory, okta) = new_tenant(store, "Contract two walkers").await;
+    let second = issue_key(&directory.id, "second client", &pepper());
+    store.create_key(&second.record).await.expect("create key");
+    let other = Credential::from_authorization(Some(&format!("Bearer {}", second.token)), &pepper()).expect("token");
+    for (id, name) in [("u-20", "b"), ("u-30", "c"), ("u-40", "d"), ("u-50", "e")] {
+        create_with_id(store, &okta, id, &format!("{name}@example.com")).await;
+    }
+    let now = now_unix();
+    let first = store.list_users(&okta, 1, 2, now).await.unwrap();
+    assert_eq!(ids(&first.users), ["u-20", "u-30"]);
+    // Between Okta's pages a user appears before its position, and another client walks with the same page size.
+    create_with_id(store, &okta, "u-10", "a@example.com").await;
+    assert_eq!(ids(&store.list_users(&other, 1, 2, now).await.unwrap().users), ["u-10", "u-20"]);
+    // Okta's walk continues after the last user it was given, not after the other client's.
+    assert_eq!(ids(&store.list_users(&okta, 3, 2, now).await.unwrap().users), ["u-40", "u-50"]);
+    assert_eq!(ids(&store.list_users(&other, 3, 2, now).await.unwrap().users), ["u-30", "u-40"]);
 }

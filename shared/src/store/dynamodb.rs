@@ -14,7 +14,7 @@
 //! | display name    | `DIR#<dir>` | `DNAME#<folded name>`   | `ids` (string set): the users bearing that displayName        |
 //! | AuthnRequest    | `DIR#<dir>` | `SAMLREQ#<sha256 of id>`| `expiresAt` (TTL)                                             |
 //! | seen assertion  | `DIR#<dir>` | `SAMLID#<sha256 of id>` | `expiresAt` (TTL)                                             |
-//! | list continuation | `DIR#<dir>` | `PAGE#<startIndex>`   | `after` (user id), `expiresAt` (TTL)                          |
+//! | list continuation | `DIR#<dir>` | `PAGE#<key>#<count>#<startIndex>` | `after` (user id), `expiresAt` (TTL)                          |
 //!
 //! The LSI `byExternalId` (`pk` HASH, `extKey` RANGE, projection ALL) indexes user items only: claims carry no
 //! `extKey`. Sort keys are limited to 1024 bytes, so a folded userName or an externalId too long to be a key is
@@ -418,8 +418,10 @@ fn display_name_ids(item: Option<&Item>, limit: u64) -> Result<Vec<String>, Stor
     Ok(ids)
 }
 
-fn continuation_sk(start_index: u64) -> String {
-    format!("PAGE#{start_index}")
+/// The continuation of a walk by access key `key_id` with page size `count`, at `start_index`: walks by other
+/// clients, or with another page size, never share one.
+fn continuation_sk(key_id: &str, count: u64, start_index: u64) -> String {
+    format!("PAGE#{key_id}#{count}#{start_index}")
 }
 
 /// The `ExclusiveStartKey` of a query over a directory's users that starts after user `id`.
@@ -961,8 +963,8 @@ impl DynamoStore {
 
     /// Remembers that index `start_index` of the directory `pk` starts after user `after`. Best effort: the page
     /// being served is correct either way, and a lost continuation only makes the next page skip.
-    async fn remember_continuation(&self, pk: &str, start_index: u64, after: &str, now: i64) {
-        let mut item = primary_key(pk.to_string(), continuation_sk(start_index));
+    async fn remember_continuation(&self, pk: &str, page_sk: String, after: &str, now: i64) {
+        let mut item = primary_key(pk.to_string(), page_sk);
         item.insert("after".into(), s(after));
         item.insert(TTL_ATTRIBUTE.into(), n(now.saturating_add(CONTINUATION_TTL_SECS)));
         let sent = self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await;
@@ -1189,7 +1191,7 @@ impl Store for DynamoStore {
             (total?, users?.0)
         } else {
             let key_sk = key_sk(&credential.key_id);
-            let page_sk = continuation_sk(start_index);
+            let page_sk = continuation_sk(&credential.key_id, count, start_index);
             let keys = vec![Self::key_key(credential), primary_key(pk.clone(), page_sk.clone())];
             let (items, total) = tokio::join!(self.batch_get(keys), self.count_users(&credential.directory));
             let items = items?;
@@ -1213,7 +1215,8 @@ impl Store for DynamoStore {
             (total, self.query_users(&pk, start, count, false).await?.0)
         };
         if let Some(last) = users.last().filter(|_| users.len() as u64 == count) {
-            self.remember_continuation(&pk, start_index.saturating_add(count), &last.id, now).await;
+            let next = continuation_sk(&credential.key_id, count, start_index.saturating_add(count));
+            self.remember_continuation(&pk, next, &last.id, now).await;
         }
         Ok(UserPage { total, users })
     }

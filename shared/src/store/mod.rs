@@ -21,9 +21,9 @@
 //! seen, users deleted before the walk reaches them are not returned, and `totalResults` is each page's own
 //! count. Only a walk that resumes after its continuation expired (more than ten minutes between pages) falls back
 //! to skipping by position, where concurrent changes can shift a user across the page boundary. Continuations are
-//! kept per directory and `startIndex`: two walks of one directory at the same time (two clients, or a second
-//! import) share them, so after users are created or deleted between their pages one walk may resume at the
-//! other's position and repeat or skip users near a page boundary. Cursor paging has no shared state and keeps
+//! kept per access key, page size and `startIndex`: only two simultaneous walks with the same key and page size
+//! share them, and after users are created or deleted between their pages one may then resume at the other's
+//! position and repeat or skip users near a page boundary. Cursor paging has no shared state and keeps
 //! the guarantee above whatever runs concurrently.
 
 use crate::auth::{Credential, KeyRecord};

@@ -56,14 +56,16 @@ CREATE TABLE IF NOT EXISTS saml_once (
     PRIMARY KEY (directory, kind, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS saml_once_by_expiry ON saml_once (expires_at);
-CREATE TABLE IF NOT EXISTS list_continuations (
+CREATE TABLE IF NOT EXISTS index_continuations (
     directory   TEXT NOT NULL,
+    key_id      TEXT NOT NULL,
+    page_size   INTEGER NOT NULL,
     start_index INTEGER NOT NULL,
     after_id    TEXT NOT NULL,
     expires_at  INTEGER NOT NULL,
-    PRIMARY KEY (directory, start_index)
+    PRIMARY KEY (directory, key_id, page_size, start_index)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS list_continuations_by_expiry ON list_continuations (expires_at);
+CREATE INDEX IF NOT EXISTS index_continuations_by_expiry ON index_continuations (expires_at);
 ";
 
 /// SQLite-backed [`Store`].
@@ -423,11 +425,12 @@ impl Store for SqliteStore {
                 None
             } else {
                 conn.prepare_cached(
-                    "SELECT after_id FROM list_continuations
-                     WHERE directory = ?1 AND start_index = ?2 AND expires_at > ?3",
+                    "SELECT after_id FROM index_continuations
+                     WHERE directory = ?1 AND key_id = ?2 AND page_size = ?3 AND start_index = ?4 AND expires_at > ?5",
                 )
                 .and_then(|mut stmt| {
-                    stmt.query_row(params![credential.directory, index_key(start_index), now], |r| r.get(0)).optional()
+                    let key = params![credential.directory, credential.key_id, limit, index_key(start_index), now];
+                    stmt.query_row(key, |r| r.get(0)).optional()
                 })
                 .map_err(backend)?
             };
@@ -452,14 +455,16 @@ impl Store for SqliteStore {
         // page is correct either way, a lost continuation only makes the next page skip.
         if let Some(last) = page.users.last().filter(|_| count > 0 && page.users.len() as u64 == count) {
             let next = index_key(start_index.saturating_add(count));
-            let remembered = run(&guard, "DELETE FROM list_continuations WHERE expires_at <= ?1", params![now])
+            let limit = i64::try_from(count).unwrap_or(i64::MAX);
+            let expires = now.saturating_add(CONTINUATION_TTL_SECS);
+            let remembered = run(&guard, "DELETE FROM index_continuations WHERE expires_at <= ?1", params![now])
                 .and_then(|_| {
                     run(
                         &guard,
-                        "INSERT INTO list_continuations (directory, start_index, after_id, expires_at)
-                         VALUES (?1, ?2, ?3, ?4)
+                        "INSERT INTO index_continuations (directory, key_id, page_size, start_index, after_id, expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                          ON CONFLICT DO UPDATE SET after_id = excluded.after_id, expires_at = excluded.expires_at",
-                        params![credential.directory, next, last.id, now.saturating_add(CONTINUATION_TTL_SECS)],
+                        params![credential.directory, credential.key_id, limit, next, last.id, expires],
                     )
                 });
             if let Err(e) = remembered {
