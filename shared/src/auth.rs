@@ -25,7 +25,7 @@ pub struct Pepper(Vec<u8>);
 impl Pepper {
     /// Wraps pepper bytes; at least 32 are required.
     pub fn new(bytes: Vec<u8>) -> Result<Self, AuthError> {
-        if bytes.len() < 32 {
+        if bytes.len() < crate::secret::MIN_SECRET_LEN {
             return Err(AuthError::WeakPepper);
         }
         Ok(Self(bytes))

@@ -52,9 +52,7 @@ impl StoreConfig {
             }
         }
     }
-}
 
-impl StoreConfig {
     /// The session-signing key's text: `<data dir>/session-key` (created on first use) with SQLite, the
     /// Secrets Manager secret `session_secret_id` with DynamoDB.
     pub async fn session_secret(&self) -> Result<String, ConfigError> {
@@ -78,7 +76,7 @@ impl StoreConfig {
 fn local_session_secret(dir: &std::path::Path) -> Result<String, ConfigError> {
     std::fs::create_dir_all(dir).map_err(|e| ConfigError::Io(dir.display().to_string(), e))?;
     let path = dir.join("session-key");
-    crate::secret::local_secret_file(&path, Pepper::generate_text, |t| t.len() >= MIN_SECRET_LEN)
+    crate::secret::local_secret_file(&path, Pepper::generate_text, |t| t.len() >= crate::secret::MIN_SECRET_LEN)
         .map_err(|e| ConfigError::Io(path.display().to_string(), e))
 }
 
@@ -98,9 +96,6 @@ async fn load_secret_text(secret_id: &str) -> Result<String, ConfigError> {
 async fn load_secret_text(_secret_id: &str) -> Result<String, ConfigError> {
     Err(ConfigError::NotBuiltIn("DynamoDB"))
 }
-
-/// Shortest secret text accepted as key material (32 bytes).
-pub const MIN_SECRET_LEN: usize = 32;
 
 #[cfg(feature = "sqlite")]
 fn open_sqlite(dir: PathBuf) -> Result<(Arc<dyn Store>, Pepper), ConfigError> {

@@ -10,6 +10,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
+/// Shortest secret accepted as key material, in bytes (the pepper, the session key).
+pub const MIN_SECRET_LEN: usize = 32;
+
 /// Loads a secret (Lambda: from Secrets Manager).
 pub type SecretLoader<T> = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<T, String>> + Send>> + Send + Sync>;
 

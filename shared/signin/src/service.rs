@@ -103,11 +103,6 @@ impl SignInService {
         Self { store, session_secret, endpoints }
     }
 
-    /// The SP's URLs.
-    pub fn endpoints(&self) -> &SpEndpoints {
-        &self.endpoints
-    }
-
     /// `POST /saml/{directory}/acs`: the HTTP-POST binding form (`SAMLResponse`, optional `RelayState`).
     pub async fn acs(
         &self,

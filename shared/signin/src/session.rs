@@ -6,6 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fd_shared::secret::MIN_SECRET_LEN;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -14,8 +15,6 @@ use subtle::ConstantTimeEq;
 pub const COOKIE_NAME: &str = "fd_session";
 /// How long a session lasts.
 pub const SESSION_LIFETIME: time::Duration = time::Duration::hours(8);
-/// Shortest key accepted.
-pub const MIN_KEY_LEN: usize = 32;
 const VERSION: &str = "v1";
 /// Longest cookie value looked at.
 const MAX_VALUE_LEN: usize = 512;
@@ -26,14 +25,14 @@ pub struct SessionKey(Vec<u8>);
 
 /// A key too short to sign sessions.
 #[derive(Debug, thiserror::Error)]
-#[error("the session key must be at least {MIN_KEY_LEN} bytes")]
+#[error("the session key must be at least {MIN_SECRET_LEN} bytes")]
 pub struct WeakSessionKey;
 
 impl SessionKey {
-    /// A key from secret text (at least [`MIN_KEY_LEN`] bytes).
+    /// A key from secret text (at least [`MIN_SECRET_LEN`] bytes).
     pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, WeakSessionKey> {
         let bytes = secret.into();
-        if bytes.len() < MIN_KEY_LEN { Err(WeakSessionKey) } else { Ok(Self(bytes)) }
+        if bytes.len() < MIN_SECRET_LEN { Err(WeakSessionKey) } else { Ok(Self(bytes)) }
     }
 
     fn tag(&self, signed: &str) -> [u8; 32] {
