@@ -7,14 +7,18 @@
 //! - [`store`]: the storage trait and its SQLite and DynamoDB implementations.
 //! - [`service`]: the SCIM operations over a store: authenticate, route, validate, persist.
 //! - [`relink`]: re-resolving a directory's manager links (`fd-admin users relink-managers`).
+//! - [`routes`]: the HTTP API's route table (method + path → function), written once.
+//! - [`edge`]: what the HTTP edge refuses before any handler runs (URI, header and body limits, Host).
 //! - [`http`]: the glue between `lambda_http` requests/responses and [`service`].
 //! - [`runtime`]: building the service from configuration (environment, flags), logging.
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod edge;
 pub mod http;
 pub mod okta;
 pub mod relink;
+pub mod routes;
 pub mod runtime;
 pub mod scim;
 pub mod secret;

@@ -124,8 +124,17 @@ impl Backend {
 
     /// Starts `fd-local` on a free port.
     pub async fn start_local(&self) -> LocalServer {
+        self.start_local_with(&[], None).await
+    }
+
+    /// Starts `fd-local` on a free port with extra arguments, its log (stderr) going to `log` when given.
+    pub async fn start_local_with(&self, extra: &[&str], log: Option<&Path>) -> LocalServer {
         let mut command = Command::new(binary("fd-local"));
-        command.args(["--addr", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).kill_on_drop(true);
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).unwrap_or_else(|e| panic!("create log: {e}"))),
+            None => Stdio::null(),
+        };
+        command.args(["--addr", "127.0.0.1:0"]).args(extra).stdout(Stdio::piped()).stderr(stderr).kill_on_drop(true);
         self.configure(&mut command);
         let mut child = command.spawn().unwrap_or_else(|e| panic!("start fd-local: {e}"));
         let stdout = child.stdout.take().unwrap_or_else(|| panic!("fd-local stdout"));
@@ -170,6 +179,16 @@ pub fn binary(name: &str) -> PathBuf {
 }
 
 impl LocalServer {
+    /// The process id of the server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// `127.0.0.1:PORT`: where to open raw connections.
+    pub fn addr(&self) -> &str {
+        self.origin().strip_prefix("http://").unwrap_or(self.origin())
+    }
+
     /// `http://127.0.0.1:PORT`: the public base URL fd-local derives its sign-in URLs from.
     pub fn origin(&self) -> &str {
         self.base_url.strip_suffix("/scim/v2").unwrap_or(&self.base_url)

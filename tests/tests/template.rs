@@ -18,6 +18,29 @@ fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v:?}"))
 }
 
+/// The template's HTTP API events are exactly the route table that `fd-local` routes by
+/// ([`fd_shared::routes::ROUTES`]), function by function.
+#[test]
+fn template_routes_are_the_route_table() {
+    let t = template();
+    let mut in_template = BTreeSet::new();
+    for (logical, resource) in t["Resources"].as_mapping().unwrap() {
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        for event in events.values().filter(|e| e["Type"].as_str() == Some("HttpApi")) {
+            in_template.insert((
+                s(logical).to_string(),
+                s(&event["Properties"]["Method"]).to_uppercase(),
+                s(&event["Properties"]["Path"]).to_string(),
+            ));
+        }
+    }
+    let in_code: BTreeSet<(String, String, String)> = fd_shared::routes::ROUTES
+        .iter()
+        .map(|r| (r.function.logical_id().to_string(), r.method.to_string(), r.path.to_string()))
+        .collect();
+    assert_eq!(in_template, in_code);
+}
+
 #[test]
 fn each_scim_verb_has_its_own_function_built_from_its_crate() {
     let t = template();

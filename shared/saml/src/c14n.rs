@@ -26,6 +26,7 @@
 //! roxmltree does not keep prefixes, so element and attribute QNames are read back from the source text by
 //! their byte ranges (the `positions` feature).
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::collections::HashMap;
 
@@ -36,12 +37,36 @@ use roxmltree::{Node, NodeId, NodeType};
 pub(crate) struct C14nError(pub &'static str);
 
 /// Parameters of one canonicalization.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub(crate) struct ExcC14n<'a> {
-    /// `InclusiveNamespaces PrefixList` tokens; `#default` already mapped to `""`.
-    pub inclusive_prefixes: &'a [String],
+    /// `InclusiveNamespaces PrefixList` tokens, deduplicated; `#default` already mapped to `""`. The caller
+    /// bounds their number ([`crate::dsig`]), so the work per element is bounded too.
+    pub inclusive_prefixes: &'a BTreeSet<String>,
     /// A node (with its subtree) left out of the node-set: the enveloped `Signature`.
     pub exclude: Option<NodeId>,
+}
+
+/// No inclusive prefixes: the empty list.
+static NO_PREFIXES: BTreeSet<String> = BTreeSet::new();
+
+impl Default for ExcC14n<'_> {
+    fn default() -> Self {
+        ExcC14n { inclusive_prefixes: &NO_PREFIXES, exclude: None }
+    }
+}
+
+thread_local! {
+    static STEPS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Canonicalization steps done on this thread so far: one per node written and one per namespace prefix
+/// considered for a declaration. Tests use it to bound the work an input causes by count, not by time.
+pub fn steps() -> u64 {
+    STEPS.with(Cell::get)
+}
+
+fn count_steps(n: usize) {
+    STEPS.with(|s| s.set(s.get().saturating_add(n as u64)));
 }
 
 /// Maximum element depth below the apex that we canonicalize (the caller limits depth earlier, this is a
@@ -89,6 +114,7 @@ impl ExcC14n<'_> {
         for p in self.inclusive_prefixes {
             candidates.insert(p.as_str());
         }
+        count_steps(1 + candidates.len());
 
         // Declarations rendered by this element (pushed on `rendered` for its descendants, popped at the end).
         let mut ns_out: Vec<(&str, &str)> = Vec::new();
@@ -104,7 +130,7 @@ impl ExcC14n<'_> {
                 }
             } else {
                 let Some(uri) = node.lookup_namespace_uri(Some(p)) else {
-                    if p == element_prefix || self.inclusive_prefixes.iter().all(|i| i != p) {
+                    if p == element_prefix || !self.inclusive_prefixes.contains(p) {
                         // A visibly utilized prefix must be bound (the parser guarantees it).
                         return Err(C14nError("unbound namespace prefix"));
                     }
@@ -152,7 +178,10 @@ impl ExcC14n<'_> {
                     }
                     self.element(child, rendered, out, depth + 1)?;
                 }
-                NodeType::Text => escape_text(child.text().unwrap_or(""), out),
+                NodeType::Text => {
+                    count_steps(1);
+                    escape_text(child.text().unwrap_or(""), out);
+                }
                 NodeType::Comment => {}
                 NodeType::PI => return Err(C14nError("processing instruction in signed content")),
                 NodeType::Root => return Err(C14nError("unexpected root node")),
@@ -242,13 +271,13 @@ mod tests {
 
     fn c14n_root(xml: &str, prefixes: &[&str]) -> String {
         let doc = roxmltree::Document::parse(xml).unwrap();
-        let p: Vec<String> = prefixes.iter().map(|s| s.to_string()).collect();
+        let p: BTreeSet<String> = prefixes.iter().map(|s| s.to_string()).collect();
         ExcC14n { inclusive_prefixes: &p, exclude: None }.canonicalize(doc.root_element()).unwrap()
     }
 
     fn c14n_first(xml: &str, local: &str, prefixes: &[&str]) -> String {
         let doc = roxmltree::Document::parse(xml).unwrap();
-        let p: Vec<String> = prefixes.iter().map(|s| s.to_string()).collect();
+        let p: BTreeSet<String> = prefixes.iter().map(|s| s.to_string()).collect();
         let n = doc.descendants().find(|n| n.has_tag_name(local)).unwrap();
         ExcC14n { inclusive_prefixes: &p, exclude: None }.canonicalize(n).unwrap()
     }
@@ -302,8 +331,22 @@ mod tests {
         let xml = r#"<a ID="x"> <ds:Signature xmlns:ds="urn:ds"><ds:X/></ds:Signature> <b/></a>"#;
         let doc = roxmltree::Document::parse(xml).unwrap();
         let sig = doc.descendants().find(|n| n.has_tag_name("Signature")).unwrap();
-        let out =
-            ExcC14n { inclusive_prefixes: &[], exclude: Some(sig.id()) }.canonicalize(doc.root_element()).unwrap();
+        let out = ExcC14n { exclude: Some(sig.id()), ..ExcC14n::default() }.canonicalize(doc.root_element()).unwrap();
         assert_eq!(out, r#"<a ID="x">  <b></b></a>"#);
+    }
+
+    #[test]
+    fn work_is_linear_in_nodes_and_prefixes() {
+        // 2,000 elements, each with a text node, and the full inclusive prefix list: the steps are at most
+        // (1 + candidates) per element plus one per text node, never elements × prefixes × anything else.
+        let xml = format!("<r xmlns:a=\"urn:a\">{}</r>", "<a:e a:x=\"1\">t</a:e>".repeat(2000));
+        let prefixes: Vec<String> = (0..16).map(|i| format!("p{i}")).collect();
+        let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        let before = steps();
+        c14n_root(&xml, &refs);
+        let done = steps() - before;
+        let elements = 2001u64;
+        assert!(done <= elements * (1 + 2 + 16) + 2000, "{done} steps");
+        assert!(done >= elements, "{done} steps");
     }
 }

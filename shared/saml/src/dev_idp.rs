@@ -232,8 +232,7 @@ impl DevIdp {
             let doc = Document::parse(&xml).map_err(err)?;
             let (_, sig) = target_and_signature(&doc, target)?;
             let signed_info = find_ds(sig, "SignedInfo")?;
-            let canonical =
-                ExcC14n { inclusive_prefixes: &[], exclude: None }.canonicalize(signed_info).map_err(|e| err(e.0))?;
+            let canonical = ExcC14n::default().canonicalize(signed_info).map_err(|e| err(e.0))?;
             let hashed = Sha256::digest(canonical.as_bytes());
             let signature = self.key.sign(Pkcs1v15Sign::new::<Sha256>(), &hashed).map_err(err)?;
             let value = base64::engine::general_purpose::STANDARD.encode(signature);
@@ -300,7 +299,7 @@ fn find_ds<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Result<Node<'a, 'i>, DevId
     node.descendants().find(|n| n.has_tag_name((NS_DSIG, name))).ok_or_else(|| err(format!("no ds:{name}")))
 }
 
-fn inclusive_prefixes(sig: Node<'_, '_>) -> Vec<String> {
+fn inclusive_prefixes(sig: Node<'_, '_>) -> std::collections::BTreeSet<String> {
     sig.descendants()
         .filter(|n| n.has_tag_name((NS_DSIG, "Transform")))
         .flat_map(|t| t.children().filter(|c| c.has_tag_name((NS_EXC_C14N, "InclusiveNamespaces"))))

@@ -25,6 +25,8 @@
 //! octets that were digested (the canonical form of the signed element without its signature): it re-parses
 //! those octets, so every value it uses afterwards is signed content ("see what is signed").
 
+use std::collections::BTreeSet;
+
 use base64::Engine as _;
 use roxmltree::Node;
 use rsa::sha2::{Digest, Sha256};
@@ -196,8 +198,13 @@ fn no_element_children(node: Node<'_, '_>) -> Result<(), SamlError> {
     Ok(())
 }
 
-/// Check an exc-c14n `CanonicalizationMethod`/`Transform` and return its `InclusiveNamespaces PrefixList`.
-fn exc_c14n_params(node: Node<'_, '_>) -> Result<Vec<String>, SamlError> {
+/// Most tokens accepted in one `InclusiveNamespaces PrefixList`. Real IdPs send one to three (Okta: `xs`;
+/// Shibboleth: `xsd`); the list is read before any signature check, so it must not be able to multiply work.
+pub(crate) const MAX_INCLUSIVE_PREFIXES: usize = 16;
+
+/// Check an exc-c14n `CanonicalizationMethod`/`Transform` and return its `InclusiveNamespaces PrefixList`,
+/// deduplicated: at most [`MAX_INCLUSIVE_PREFIXES`] tokens, else the signature is refused unread.
+fn exc_c14n_params(node: Node<'_, '_>) -> Result<BTreeSet<String>, SamlError> {
     match algorithm(node)? {
         ALG_EXC_C14N => {}
         ALG_EXC_C14N_WITH_COMMENTS => {
@@ -205,7 +212,7 @@ fn exc_c14n_params(node: Node<'_, '_>) -> Result<Vec<String>, SamlError> {
         }
         other => return Err(SamlError::UnsupportedSignature(format!("canonicalization {other}"))),
     }
-    let mut prefixes = Vec::new();
+    let mut prefixes = BTreeSet::new();
     let mut seen_inclusive = false;
     for c in node.children() {
         if c.is_element() {
@@ -214,13 +221,16 @@ fn exc_c14n_params(node: Node<'_, '_>) -> Result<Vec<String>, SamlError> {
             }
             seen_inclusive = true;
             let list = c.attribute("PrefixList").unwrap_or("");
-            for token in list.split(is_xml_space).filter(|t| !t.is_empty()) {
+            for (n, token) in list.split(is_xml_space).filter(|t| !t.is_empty()).enumerate() {
+                if n >= MAX_INCLUSIVE_PREFIXES {
+                    return Err(SamlError::UnsupportedSignature("too many InclusiveNamespaces prefixes".into()));
+                }
                 if token == "#default" {
-                    prefixes.push(String::new());
+                    prefixes.insert(String::new());
                 } else if token.contains(':') || token.starts_with('#') {
                     return Err(SamlError::UnsupportedSignature("invalid InclusiveNamespaces prefix".into()));
                 } else {
-                    prefixes.push(token.to_owned());
+                    prefixes.insert(token.to_owned());
                 }
             }
         } else if c.is_text() && !c.text().unwrap_or("").chars().all(is_xml_space) {

@@ -550,15 +550,14 @@ fn weak_or_wrong_certificates_are_refused() {
 fn namespace_and_attribute_bombs_stay_cheap() {
     // The parser's cost grows with attributes per element squared and with namespaces in scope times declaring
     // elements: a lexical pre-pass bounds both. Genuine SignedInfo and SignatureValue are kept, so an in-limit
-    // variant reaches canonicalization of the altered Response before the digest mismatch is found.
+    // variant reaches canonicalization of the altered Response before the digest mismatch is found. The work is
+    // counted (canonicalization steps), not timed: it must stay linear in the size of the input.
     let xml = signed(SignMode::ResponseOnly);
-    let timed = |doc: &str| {
+    let counted = |doc: &str| {
         assert!(encode_post_value(doc).len() < MAX_ENCODED_RESPONSE_LEN);
-        let start = std::time::Instant::now();
+        let before = fd_saml::canonicalization_steps();
         let result = check_xml(doc);
-        let elapsed = start.elapsed();
-        assert!(elapsed < std::time::Duration::from_secs(3), "took {elapsed:?}");
-        result
+        (result, fd_saml::canonicalization_steps() - before)
     };
     let decls: String = (0..4000).map(|i| format!(" xmlns:n{i}=\"urn:n{i}\" n{i}:a=\"v\"")).collect();
     let children: String = (0..8000).map(|j| format!("<q{j}:e xmlns:q{j}=\"urn:q{j}\"/>")).collect();
@@ -567,10 +566,14 @@ fn namespace_and_attribute_bombs_stay_cheap() {
         &format!("<saml2p:Status>{children}"),
         1,
     );
-    assert_rejected(timed(&bomb), |e| matches!(e, SamlError::ForbiddenXml(_)));
+    let (result, steps) = counted(&bomb);
+    assert_rejected(result, |e| matches!(e, SamlError::ForbiddenXml(_)));
+    assert_eq!(steps, 0, "refused before canonicalization");
     let attrs: String = (0..60_000).map(|i| format!(" a{i}=\"\"")).collect();
     let bomb = xml.replacen("<saml2p:Status>", &format!("<saml2p:Status{attrs}>"), 1);
-    assert_rejected(timed(&bomb), |e| matches!(e, SamlError::ForbiddenXml(_)));
+    let (result, steps) = counted(&bomb);
+    assert_rejected(result, |e| matches!(e, SamlError::ForbiddenXml(_)));
+    assert_eq!(steps, 0, "refused before canonicalization");
     // Within the limits: 8 declarations on the root, 4000 declaring children (each with prefixed attributes).
     let decls: String = (0..6).map(|i| format!(" xmlns:n{i}=\"urn:n{i}\" n{i}:a=\"v\"")).collect();
     let children: String = (0..4000).map(|j| format!("<q:e xmlns:q=\"urn:q{j}\" q:a=\"1\" n1:b=\"2\"/>")).collect();
@@ -579,5 +582,58 @@ fn namespace_and_attribute_bombs_stay_cheap() {
         &format!("<saml2p:Status>{children}"),
         1,
     );
-    assert_rejected(timed(&heavy), |e| *e == SamlError::DigestMismatch);
+    let (result, steps) = counted(&heavy);
+    assert_rejected(result, |e| *e == SamlError::DigestMismatch);
+    assert!(steps > 4000, "the altered Response was canonicalized ({steps} steps)");
+    assert!(steps < heavy.len() as u64 / 4, "{steps} steps for {} bytes", heavy.len());
+}
+
+/// A `PrefixList` of many tokens in the unverified `SignedInfo`: read before any signature check, so it must be
+/// refused unread, and a short list with duplicates must cost no more than its distinct prefixes.
+#[test]
+fn inclusive_prefix_list_cannot_multiply_work() {
+    let xml = signed(SignMode::ResponseOnly);
+    let with_prefix_list = |tokens: &str| {
+        let doc = xml.replacen(
+            "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+            &format!(
+                "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"><ec:InclusiveNamespaces \
+                 xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" PrefixList=\"{tokens}\"/></ds:CanonicalizationMethod>"
+            ),
+            1,
+        );
+        assert_ne!(doc, xml, "the template has a CanonicalizationMethod to extend");
+        doc
+    };
+    // The published attack: 100,000 distinct tokens (about 700 KB) with a bogus SignatureValue, no key needed.
+    let tokens: Vec<String> = (0..100_000).map(|i| format!("p{i}")).collect();
+    let doc = with_prefix_list(&tokens.join(" "));
+    let doc = doc.replacen(&attr_text(&doc, "SignatureValue"), "AAAA", 1);
+    assert!(encode_post_value(&doc).len() < MAX_ENCODED_RESPONSE_LEN);
+    let before = fd_saml::canonicalization_steps();
+    let result = check_xml(&doc);
+    assert_eq!(fd_saml::canonicalization_steps() - before, 0, "refused before canonicalization");
+    assert_rejected(result, |e| matches!(e, SamlError::UnsupportedSignature(m) if m.contains("InclusiveNamespaces")));
+    // Within the cap, duplicates count once: sixteen copies of "xs" cost what one does.
+    let once = {
+        let before = fd_saml::canonicalization_steps();
+        let _ = check_xml(&with_prefix_list("xs"));
+        fd_saml::canonicalization_steps() - before
+    };
+    let sixteen = {
+        let before = fd_saml::canonicalization_steps();
+        let _ = check_xml(&with_prefix_list(&["xs"; 16].join(" ")));
+        fd_saml::canonicalization_steps() - before
+    };
+    assert!(once > 0);
+    assert_eq!(once, sixteen);
+    let seventeen = check_xml(&with_prefix_list(&["xs"; 17].join(" ")));
+    assert_rejected(seventeen, |e| matches!(e, SamlError::UnsupportedSignature(_)));
+}
+
+/// The text content of the first `<ds:NAME>` element.
+fn attr_text(xml: &str, name: &str) -> String {
+    let open = format!("<ds:{name}>");
+    let start = xml.find(&open).unwrap() + open.len();
+    xml[start..start + xml[start..].find('<').unwrap()].to_owned()
 }
