@@ -16,7 +16,7 @@ use fd_shared::auth::{Credential, Pepper, issue_key, new_id};
 use fd_shared::scim::schema::USER_SCHEMA;
 use fd_shared::scim::user::{UserDoc, UserRecord};
 use fd_shared::store::dynamodb::{self, CallCounter, DynamoStore};
-use fd_shared::store::{CONTINUATION_TTL_SECS, Directory, Store};
+use fd_shared::store::{AdminStore, CONTINUATION_TTL_SECS, Directory, UserStore};
 use serde_json::json;
 
 fn env_number(name: &str, default: u64) -> u64 {

@@ -2,14 +2,14 @@
 //! users changed (a manager provisioned after its reports, renamed, deleted, or a second user with the same
 //! display name). `fd-admin users relink-managers` runs it.
 //!
-//! Two walks over the directory by id ([`Store::scan_users`]): the first makes sure the display-name index lists
+//! Two walks over the directory by id ([`UserStore::scan_users`]): the first makes sure the display-name index lists
 //! every user (users written before the index existed); the second re-resolves each user whose manager link is the
 //! server's (see [`crate::scim::manager`]) and rewrites only those whose link changes, each write conditional on
 //! the version read. A user written concurrently is skipped: that write resolved its link itself.
 
 use crate::auth::Credential;
 use crate::scim::manager::{self, LOOKUP_LIMIT};
-use crate::store::{Store, StoreError};
+use crate::store::{StoreError, UserStore};
 use std::collections::HashMap;
 
 /// Users read per step of a walk.
@@ -35,7 +35,7 @@ pub struct RelinkReport {
 /// Re-resolves the manager links of the credential's directory; `users_url` is the Users endpoint new `$ref`s
 /// point under. With `reindex`, first backfills the display-name index.
 pub async fn relink_managers(
-    store: &dyn Store,
+    store: &dyn UserStore,
     credential: &Credential,
     users_url: &str,
     reindex: bool,

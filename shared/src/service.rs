@@ -14,7 +14,7 @@ use crate::scim::manager;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::scim::user::{UserDoc, UserRecord};
-use crate::store::{Store, StoreError};
+use crate::store::{StoreError, UserStore};
 use http::Method;
 use serde_json::Value;
 use std::sync::Arc;
@@ -103,7 +103,7 @@ impl ScimResponse {
 
 /// The Users endpoint over a store.
 pub struct ScimService {
-    store: Arc<dyn Store>,
+    store: Arc<dyn UserStore>,
     pepper: PepperSource,
 }
 
@@ -116,17 +116,17 @@ enum Route<'a> {
 
 impl ScimService {
     /// A service over `store`, hashing presented keys with `pepper`.
-    pub fn new(store: Arc<dyn Store>, pepper: Pepper) -> Self {
+    pub fn new(store: Arc<dyn UserStore>, pepper: Pepper) -> Self {
         Self::with_pepper_source(store, PepperSource::ready("pepper", pepper))
     }
 
     /// A service whose pepper may still be loading.
-    pub fn with_pepper_source(store: Arc<dyn Store>, pepper: PepperSource) -> Self {
+    pub fn with_pepper_source(store: Arc<dyn UserStore>, pepper: PepperSource) -> Self {
         Self { store, pepper }
     }
 
     /// The store behind this service.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Arc<dyn UserStore> {
         &self.store
     }
 
@@ -656,16 +656,17 @@ mod tests {
 
     struct Fixture {
         service: ScimService,
+        store: Arc<dyn crate::store::Store>,
         token: String,
     }
 
     async fn fixture() -> Fixture {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+        let store: Arc<dyn crate::store::Store> = Arc::new(SqliteStore::in_memory().unwrap());
         let pepper = Pepper::new(vec![3; 32]).unwrap();
         let (dir, _) = new_tenant(&*store, "Service").await;
         let issued = crate::auth::issue_key(&dir.id, "test", &pepper);
         store.create_key(&issued.record).await.unwrap();
-        Fixture { service: ScimService::new(store, pepper), token: format!("Bearer {}", issued.token) }
+        Fixture { service: ScimService::new(store.clone(), pepper), store, token: format!("Bearer {}", issued.token) }
     }
 
     impl Fixture {
@@ -1251,11 +1252,12 @@ mod tests {
             name: "Other".into(),
             created: crate::time::now_rfc3339(),
         };
-        f.service.store().create_directory(&other_dir).await.unwrap();
+        f.store.create_directory(&other_dir).await.unwrap();
         let issued = crate::auth::issue_key(&other_dir.id, "other", &Pepper::new(vec![3; 32]).unwrap());
-        f.service.store().create_key(&issued.record).await.unwrap();
+        f.store.create_key(&issued.record).await.unwrap();
         let other = Fixture {
-            service: ScimService::new(f.service.store().clone(), Pepper::new(vec![3; 32]).unwrap()),
+            service: ScimService::new(f.store.clone(), Pepper::new(vec![3; 32]).unwrap()),
+            store: f.store.clone(),
             token: format!("Bearer {}", issued.token),
         };
         let stolen = other.send(Method::GET, "/Users", &[("cursor", &cursor)], None).await;

@@ -17,7 +17,7 @@ use fd_shared::auth::{Credential, Pepper, issue_key, new_id};
 use fd_shared::scim::schema::USER_SCHEMA;
 use fd_shared::scim::user::{UserDoc, UserRecord};
 use fd_shared::store::dynamodb::{self, CallCounter, DynamoStore};
-use fd_shared::store::{Directory, Store, StoreError};
+use fd_shared::store::{Directory, Store, StoreError, UserStore};
 use fd_shared::time::now_unix;
 use serde_json::json;
 use std::collections::BTreeMap;

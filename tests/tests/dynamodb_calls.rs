@@ -10,7 +10,7 @@ use fd_shared::okta::OKTA_ATTRIBUTES;
 use fd_shared::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 use fd_shared::service::ScimService;
 use fd_shared::store::dynamodb::{self, CallCounter, DynamoStore};
-use fd_shared::store::{Directory, Store};
+use fd_shared::store::{AdminStore, Directory};
 use lambda_http::{Body, Request};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@ use fd_shared::auth::{KeyRecord, Pepper};
 use fd_shared::scim::user::{UserDoc, UserRecord};
 use fd_shared::service::ScimService;
 use fd_shared::store::sqlite::SqliteStore;
-use fd_shared::store::{Directory, Store};
+use fd_shared::store::{AdminStore, Directory, Store};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -54,7 +54,7 @@ fn dev_idp() -> fd_saml::dev_idp::DevIdp {
 const SESSION_SECRET: &str = "event-test-session-key-0123456789abcdefghij";
 
 async fn sign_in_service() -> fd_signin::SignInService {
-    let scim = service(true).await;
+    let (store, _) = store_and_service(true).await;
     let config = fd_signin::config::SamlSettings {
         login_url: "https://example.okta.com/app/example_fd/exk1/sso/saml".into(),
         certificates: vec![dev_idp().certificate_pem().to_string()],
@@ -62,9 +62,9 @@ async fn sign_in_service() -> fd_signin::SignInService {
     }
     .check("2026-11-29T12:00:00Z".into())
     .unwrap();
-    scim.store().set_saml_config(DIRECTORY, &config).await.unwrap();
+    store.set_saml_config(DIRECTORY, &config).await.unwrap();
     fd_signin::SignInService::new(
-        Arc::clone(scim.store()),
+        store,
         fd_shared::secret::SecretSource::ready("session key", SESSION_SECRET.to_string()),
         fd_signin::SpEndpoints::new(PUBLIC_URL).unwrap(),
     )
@@ -131,6 +131,11 @@ async fn sign_in_events_with_fresh_credentials() {
 }
 
 async fn service(with_user: bool) -> ScimService {
+    store_and_service(with_user).await.1
+}
+
+/// The store (all roles) and a SCIM service over it.
+async fn store_and_service(with_user: bool) -> (Arc<dyn Store>, ScimService) {
     let pepper = Pepper::new(b"event-test-pepper-0123456789abcdefghij".to_vec()).unwrap();
     let store = SqliteStore::in_memory().unwrap();
     store
@@ -150,7 +155,8 @@ async fn service(with_user: bool) -> ScimService {
         revoked: None,
     };
     store.create_key(&key).await.unwrap();
-    let service = ScimService::new(Arc::new(store), pepper);
+    let store: Arc<dyn Store> = Arc::new(store);
+    let service = ScimService::new(store.clone(), pepper);
     if with_user {
         let doc = UserDoc::from_request(json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -164,9 +170,9 @@ async fn service(with_user: bool) -> ScimService {
             &Pepper::new(b"event-test-pepper-0123456789abcdefghij".to_vec()).unwrap(),
         )
         .unwrap();
-        service.store().create_user(&credential, &record).await.unwrap();
+        store.create_user(&credential, &record).await.unwrap();
     }
-    service
+    (store, service)
 }
 
 async fn invoke(service: &ScimService, request: Request) -> Response<Body> {

@@ -106,7 +106,7 @@ async fn run(args: Args) -> Result<(), String> {
         .saturating_mul(1024)
         .max(router::kib(fd_shared::routes::ROUTES.iter().map(|r| r.function.max_body_bytes()).max().unwrap_or(0)));
     let services = Arc::new(Services {
-        scim: ScimService::new(Arc::clone(&store), pepper),
+        scim: ScimService::new(store.clone(), pepper),
         sign_in: SignInService::new(store, session_secret, endpoints),
         public_origin,
         body_budget: Arc::new(Semaphore::new(body_budget_kib as usize)),

@@ -12,7 +12,7 @@ use crate::session::{Session, SessionKey};
 use fd_saml::{MAX_ENCODED_RESPONSE_LEN, MAX_RELAY_STATE_LEN, SamlError};
 use fd_shared::auth::is_id;
 use fd_shared::secret::SecretSource;
-use fd_shared::store::{Store, StoreError};
+use fd_shared::store::{SignInStore, StoreError};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -92,14 +92,14 @@ impl Refusal {
 
 /// Sign-in over a store, for one deployment (one public base URL).
 pub struct SignInService {
-    store: Arc<dyn Store>,
+    store: Arc<dyn SignInStore>,
     session_secret: SecretSource<String>,
     endpoints: SpEndpoints,
 }
 
 impl SignInService {
     /// A service over `store`, signing sessions with the key text from `session_secret`.
-    pub fn new(store: Arc<dyn Store>, session_secret: SecretSource<String>, endpoints: SpEndpoints) -> Self {
+    pub fn new(store: Arc<dyn SignInStore>, session_secret: SecretSource<String>, endpoints: SpEndpoints) -> Self {
         Self { store, session_secret, endpoints }
     }
 
@@ -131,7 +131,7 @@ impl SignInService {
         if !is_id(directory) {
             return Err(Refusal::NotConfigured);
         }
-        let config = self.store.saml_config(directory).await?.ok_or(Refusal::NotConfigured)?;
+        let config = self.store.sign_in_config(directory).await?.ok_or(Refusal::NotConfigured)?;
         let policy = validation_policy(&self.endpoints, directory, &config).map_err(Refusal::BadConfig)?;
         let verified =
             fd_saml::validate_response(form.saml_response.as_bytes(), &policy, now).map_err(Refusal::Saml)?;
@@ -193,7 +193,7 @@ impl SignInService {
         if !is_id(directory) {
             return Err(Refusal::NotConfigured);
         }
-        let config = self.store.saml_config(directory).await?.ok_or(Refusal::NotConfigured)?;
+        let config = self.store.sign_in_config(directory).await?.ok_or(Refusal::NotConfigured)?;
         let relay_state = relay_state
             .filter(|r| r.len() <= MAX_RELAY_STATE_LEN && relay::is_acceptable(r, &config.relay_state_allow_list));
         let request_id = fd_saml::new_request_id();
@@ -208,7 +208,7 @@ impl SignInService {
     /// `GET /saml/{directory}/metadata`: the SP metadata (entity id, ACS URL, NameID format).
     pub async fn metadata(&self, directory: &str) -> SignInResponse {
         let result = async {
-            if !is_id(directory) || self.store.get_directory(directory).await?.is_none() {
+            if !is_id(directory) || !self.store.directory_exists(directory).await? {
                 return Err(Refusal::NoDirectory);
             }
             fd_saml::sp_metadata_xml(&self.endpoints.sp_settings(directory)).map_err(Refusal::BadConfig)

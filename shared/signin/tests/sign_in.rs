@@ -57,7 +57,7 @@ impl World {
     fn new() -> Self {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
         let secret = SecretSource::ready("session key", "s".repeat(40));
-        let service = SignInService::new(Arc::clone(&store), secret, SpEndpoints::new(BASE).unwrap());
+        let service = SignInService::new(store.clone(), secret, SpEndpoints::new(BASE).unwrap());
         Self { store, service }
     }
 

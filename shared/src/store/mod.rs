@@ -1,5 +1,13 @@
-//! Persistence behind one trait, [`Store`], with an embedded SQLite implementation (the local default) and a
-//! DynamoDB implementation (Lambda). Both pass the contract suite in [`contract`].
+//! Persistence behind role traits, with an embedded SQLite implementation (the local default) and a DynamoDB
+//! implementation (Lambda). Both implement every role and pass the contract suite in [`contract`]:
+//!
+//! | role | for | what |
+//! |---|---|---|
+//! | [`AdminStore`] | `fd-admin` | directories, access keys, SAML configuration |
+//! | [`UserStore`] | the SCIM functions ([`crate::service::ScimService`]) | users, scoped by the presented credential |
+//! | [`SignInStore`] | the sign-in function | SAML configuration read, request ids, replay cache, the session's user |
+//!
+//! [`Store`] is all of them; each caller holds only the role it needs.
 //!
 //! Every user operation takes the caller's [`Credential`] and is scoped to its directory: the store checks the
 //! credential against the stored key in the same round trip as the operation (a DynamoDB `BatchGetItem` or a
@@ -8,12 +16,12 @@
 //!
 //! # Paging
 //!
-//! Users are listed in id order. [`Store::list_users`] serves index paging (`startIndex`, `count`) and makes a
+//! Users are listed in id order. [`UserStore::list_users`] serves index paging (`startIndex`, `count`) and makes a
 //! sequential walk cost O(N) reads in total: serving a full page, it remembers for [`CONTINUATION_TTL_SECS`] a
 //! *continuation* "in this directory, index `startIndex + count` starts after user id X"; a request whose
 //! `startIndex` has an unexpired continuation starts right after X instead of skipping `startIndex - 1` users
 //! (a cold `startIndex` still skips, correct but O(startIndex)). Expiry is checked on read (DynamoDB's TTL deletes
-//! late). [`Store::list_users_after`] is the stateless form (cursor paging: the caller keeps X).
+//! late). [`UserStore::list_users_after`] is the stateless form (cursor paging: the caller keeps X).
 //!
 //! Consistency (RFC 7644 §3.4.2.4 does not promise snapshots): each page is read at one point in time. Across the
 //! pages of one walk ids strictly increase, so a walk never returns a user twice, never loops and always ends,
@@ -117,11 +125,9 @@ pub enum StoreError {
     Backend(String),
 }
 
-/// Directories, access keys and users.
+/// Administration (`fd-admin`): directories, access keys and SAML configuration. The caller is an operator.
 #[async_trait]
-pub trait Store: Send + Sync {
-    // --- administration (fd-admin) ---
-
+pub trait AdminStore: Send + Sync {
     /// Creates a directory.
     async fn create_directory(&self, directory: &Directory) -> Result<(), StoreError>;
     /// Lists every directory, ordered by name then id.
@@ -134,9 +140,18 @@ pub trait Store: Send + Sync {
     async fn list_keys(&self, directory: &str) -> Result<Vec<KeyRecord>, StoreError>;
     /// Marks a key revoked at `at` (RFC 3339); [`StoreError::NotFound`] if it does not exist.
     async fn revoke_key(&self, directory: &str, key_id: &str, at: &str) -> Result<(), StoreError>;
+    /// Sets the directory's SAML configuration; [`StoreError::NotFound`] if the directory does not exist.
+    async fn set_saml_config(&self, directory: &str, config: &SamlConfig) -> Result<(), StoreError>;
+    /// The directory's SAML configuration, if sign-in is configured.
+    async fn saml_config(&self, directory: &str) -> Result<Option<SamlConfig>, StoreError>;
+    /// Removes the directory's SAML configuration (sign-in stops); [`StoreError::NotFound`] if the directory
+    /// does not exist.
+    async fn clear_saml_config(&self, directory: &str) -> Result<(), StoreError>;
+}
 
-    // --- users, each authorised by the presented credential ---
-
+/// The SCIM operations on users (the SCIM functions), each scoped and authorised by the presented credential.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     /// Checks the credential alone (used where no other store call is made).
     async fn authorize(&self, credential: &Credential) -> Result<(), StoreError>;
     /// A user by id; [`StoreError::NotFound`] if absent.
@@ -202,7 +217,7 @@ pub trait Store: Send + Sync {
         display_name: &str,
         limit: u64,
     ) -> Result<Vec<String>, StoreError>;
-    /// [`Store::get_user`] and [`Store::find_user_ids_by_display_name`] together, in one round trip where the
+    /// [`UserStore::get_user`] and [`UserStore::find_user_ids_by_display_name`] together, in one round trip where the
     /// store can (a PUT reads the user and resolves its manager's name at once).
     async fn get_user_and_display_name_ids(
         &self,
@@ -215,20 +230,20 @@ pub trait Store: Send + Sync {
         let ids = self.find_user_ids_by_display_name(credential, display_name, limit).await?;
         Ok((user, ids))
     }
-    /// Makes sure the display-name index lists each of `users` (as [`Store::scan_users`] returned them) under
+    /// Makes sure the display-name index lists each of `users` (as [`UserStore::scan_users`] returned them) under
     /// its current displayName: it backfills users written before the index existed. A user changed since it was
     /// read is skipped (its own write indexed it). Returns how many users were checked.
     async fn reindex_display_names(&self, credential: &Credential, users: &[UserRecord]) -> Result<u64, StoreError>;
+}
 
-    // --- sign-in; the caller has proved itself another way: an admin, a verified SAML assertion, a session ---
-
-    /// Sets the directory's SAML configuration; [`StoreError::NotFound`] if the directory does not exist.
-    async fn set_saml_config(&self, directory: &str, config: &SamlConfig) -> Result<(), StoreError>;
+/// Sign-in (the `saml-acs` function): the caller has proved itself another way, by a verified SAML assertion or a
+/// session, so the calls are scoped by directory.
+#[async_trait]
+pub trait SignInStore: Send + Sync {
+    /// Whether the directory exists (its SP metadata is served even before sign-in is configured).
+    async fn directory_exists(&self, directory: &str) -> Result<bool, StoreError>;
     /// The directory's SAML configuration, if sign-in is configured.
-    async fn saml_config(&self, directory: &str) -> Result<Option<SamlConfig>, StoreError>;
-    /// Removes the directory's SAML configuration (sign-in stops); [`StoreError::NotFound`] if the directory
-    /// does not exist.
-    async fn clear_saml_config(&self, directory: &str) -> Result<(), StoreError>;
+    async fn sign_in_config(&self, directory: &str) -> Result<Option<SamlConfig>, StoreError>;
     /// The user of `directory` whose userName equals `user_name` case-insensitively.
     async fn sign_in_user(&self, directory: &str, user_name: &str) -> Result<Option<UserRecord>, StoreError>;
     /// The user of `directory` with this id.
@@ -249,3 +264,9 @@ pub trait Store: Send + Sync {
         now: i64,
     ) -> Result<bool, StoreError>;
 }
+
+/// Every role at once: what a store implements, and what opening one returns. Callers take the role they need
+/// (`Arc<dyn Store>` upcasts to `Arc<dyn UserStore>` and the others).
+pub trait Store: AdminStore + UserStore + SignInStore {}
+
+impl<T: AdminStore + UserStore + SignInStore + ?Sized> Store for T {}

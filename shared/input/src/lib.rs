@@ -1,0 +1,2 @@
+//! `fd-input`: what input is acceptable, decided once (pure, no I/O).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! `fd-search`: the address book's search, pure (no I/O).
+#![forbid(unsafe_code)]

@@ -1,0 +1,127 @@
+//! [`AdminStore`] on DynamoDB: directories, access keys, SAML configuration.
+
+use super::*;
+
+#[async_trait]
+impl AdminStore for DynamoStore {
+    async fn create_directory(&self, directory: &Directory) -> Result<(), StoreError> {
+        let item = HashMap::from([
+            ("pk".to_string(), s(DIRECTORY_PK)),
+            ("sk".to_string(), s(&directory.id)),
+            ("name".to_string(), s(&directory.name)),
+            ("created".to_string(), s(&directory.created)),
+        ]);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::Backend(format!("directory {} already exists", directory.id)))
+            }
+            Err(e) => Err(sdk_error("PutItem", e)),
+        }
+    }
+
+    async fn list_directories(&self) -> Result<Vec<Directory>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(DIRECTORY_PK))
+            .consistent_read(true);
+        let items = self.query_all("Query", query, None).await?;
+        let mut directories = items.iter().map(directory_from_item).collect::<Result<Vec<_>, _>>()?;
+        directories.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        Ok(directories)
+    }
+
+    async fn get_directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
+        self.get_item(DIRECTORY_PK.into(), id.into()).await?.as_ref().map(directory_from_item).transpose()
+    }
+
+    async fn create_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+        let pk = dir_pk(&key.directory);
+        let result = self
+            .transact("TransactWriteItems", || {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(primary_key(DIRECTORY_PK.into(), key.directory.clone())))
+                    .condition_expression("attribute_exists(pk)")
+                    .build()
+                    .map_err(build_error)?;
+                let mut item = primary_key(pk.clone(), key_sk(&key.id));
+                item.insert("name".into(), s(&key.name));
+                item.insert("hash".into(), s(key.hash.to_hex()));
+                item.insert("created".into(), s(&key.created));
+                if let Some(revoked) = &key.revoked {
+                    item.insert("revoked".into(), s(revoked));
+                }
+                Ok(vec![
+                    TransactWriteItem::builder().condition_check(check).build(),
+                    self.put(item, "attribute_not_exists(pk)", &[], vec![], false)?,
+                ])
+            })
+            .await?;
+        match result {
+            Ok(()) => Ok(()),
+            Err(reasons) if failed(&reasons, 0) => Err(StoreError::NotFound),
+            Err(reasons) if failed(&reasons, 1) => {
+                Err(StoreError::Backend(format!("access key {} already exists", key.id)))
+            }
+            Err(reasons) => Err(cancelled("create_key", &reasons)),
+        }
+    }
+
+    async fn list_keys(&self, directory: &str) -> Result<Vec<KeyRecord>, StoreError> {
+        let items = self.query_all("Query", self.query_prefix(&dir_pk(directory), "KEY#"), None).await?;
+        let mut keys = items.iter().map(|item| key_from_item(directory, item)).collect::<Result<Vec<_>, _>>()?;
+        keys.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
+        Ok(keys)
+    }
+
+    async fn revoke_key(&self, directory: &str, key_id: &str, at: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(dir_pk(directory), key_sk(key_id))))
+            // The first revocation time is kept.
+            .update_expression("SET #revoked = if_not_exists(#revoked, :at)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#revoked", "revoked")
+            .expression_attribute_values(":at", s(at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    async fn set_saml_config(&self, directory: &str, config: &SamlConfig) -> Result<(), StoreError> {
+        let json = serde_json::to_string(config).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.update_directory(directory, "SET #saml = :saml", Some(s(json))).await
+    }
+
+    async fn saml_config(&self, directory: &str) -> Result<Option<SamlConfig>, StoreError> {
+        let item = self.get_item(DIRECTORY_PK.into(), directory.into()).await?;
+        match item.as_ref().map(|item| get_opt_s(item, "saml")).transpose()?.flatten() {
+            Some(json) => serde_json::from_str(&json).map(Some).map_err(|_| corrupt("saml")),
+            None => Ok(None),
+        }
+    }
+
+    async fn clear_saml_config(&self, directory: &str) -> Result<(), StoreError> {
+        self.update_directory(directory, "REMOVE #saml", None).await
+    }
+}

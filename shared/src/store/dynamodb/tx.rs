@@ -1,0 +1,149 @@
+//! Transactions: the actions every user write is built from, running them with bounded retries, and reading
+//! cancellation reasons.
+
+use super::*;
+
+/// Whether the transaction action at `index` failed its condition.
+pub(super) fn failed(reasons: &[CancellationReason], index: usize) -> bool {
+    reasons.get(index).and_then(CancellationReason::code) == Some(CCF)
+}
+
+/// After a versioned write's condition failed: NotFound if the item was gone, VersionConflict otherwise (the
+/// action asked for `ALL_OLD` on failure).
+pub(super) fn missing_or_changed(reasons: &[CancellationReason], index: usize) -> StoreError {
+    match reasons.get(index).and_then(CancellationReason::item) {
+        Some(old) if !old.is_empty() => StoreError::VersionConflict,
+        _ => StoreError::NotFound,
+    }
+}
+
+pub(super) fn cancelled(operation: &str, reasons: &[CancellationReason]) -> StoreError {
+    let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
+    StoreError::Backend(format!("{operation}: transaction cancelled [{}]", codes.join(", ")))
+}
+
+impl DynamoStore {
+    /// The key-item check every user write starts with.
+    pub(super) fn key_check(&self, credential: &Credential) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key_key(credential)))
+            .condition_expression(KEY_CONDITION)
+            .expression_attribute_names("#hash", "hash")
+            .expression_attribute_names("#revoked", "revoked")
+            .expression_attribute_values(":hash", s(credential.hash.to_hex()))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    pub(super) fn counter_update(&self, pk: &str, delta: i64) -> Result<TransactWriteItem, StoreError> {
+        let shard = rand::random_range(0..COUNTER_SHARDS);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(pk.to_string(), counter_sk(shard))))
+            .update_expression("ADD #n :delta")
+            .expression_attribute_names("#n", "n")
+            .expression_attribute_values(":delta", n(delta))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Adds `ids` to (or, with `add == false`, removes them from) the display-name index item of `folded`.
+    pub(super) fn display_name_update(
+        &self,
+        pk: &str,
+        folded: &str,
+        ids: Vec<String>,
+        add: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(pk.to_string(), display_name_sk(folded))))
+            .update_expression(if add { "ADD #ids :ids" } else { "DELETE #ids :ids" })
+            .expression_attribute_names("#ids", "ids")
+            .expression_attribute_values(":ids", AttributeValue::Ss(ids))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    pub(super) fn put(
+        &self,
+        item: Item,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+        all_old_on_failure: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item)).condition_expression(condition);
+        for (k, v) in names {
+            put = put.expression_attribute_names(*k, *v);
+        }
+        for (k, v) in values {
+            put = put.expression_attribute_values(k, v);
+        }
+        if all_old_on_failure {
+            put = put.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        }
+        Ok(TransactWriteItem::builder().put(put.build().map_err(build_error)?).build())
+    }
+
+    pub(super) fn delete(
+        &self,
+        key: Item,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+        all_old_on_failure: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut delete = Delete::builder().table_name(&self.table).set_key(Some(key)).condition_expression(condition);
+        for (k, v) in names {
+            delete = delete.expression_attribute_names(*k, *v);
+        }
+        for (k, v) in values {
+            delete = delete.expression_attribute_values(k, v);
+        }
+        if all_old_on_failure {
+            delete = delete.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        }
+        Ok(TransactWriteItem::builder().delete(delete.build().map_err(build_error)?).build())
+    }
+
+    /// Runs one `TransactWriteItems` built by `build` (rebuilt per attempt), retrying transaction conflicts with
+    /// jittered backoff. `Ok(Err(reasons))` is a cancellation the caller maps (a condition failed).
+    pub(super) async fn transact(
+        &self,
+        operation: &str,
+        build: impl Fn() -> Result<Vec<TransactWriteItem>, StoreError>,
+    ) -> Result<Result<(), Vec<CancellationReason>>, StoreError> {
+        for attempt in 0..TRANSACTION_ATTEMPTS {
+            if attempt > 0 {
+                self.pause(attempt).await;
+            }
+            let sent = self.client.transact_write_items().set_transact_items(Some(build()?)).send().await;
+            let err = match sent {
+                Ok(_) => return Ok(Ok(())),
+                Err(err) => err,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() else {
+                return Err(sdk_error(operation, err));
+            };
+            let reasons = cancel.cancellation_reasons().to_vec();
+            let has = |code: &str| reasons.iter().any(|r| r.code() == Some(code));
+            if has(CCF) {
+                return Ok(Err(reasons));
+            }
+            if has("TransactionConflict") {
+                tracing::debug!(operation, attempt, "DynamoDB transaction conflict; retrying");
+                continue;
+            }
+            if has("ThrottlingError") || has("ProvisionedThroughputExceeded") {
+                return Err(StoreError::Unavailable(format!("{operation}: transaction throttled")));
+            }
+            return Ok(Err(reasons));
+        }
+        Err(StoreError::Unavailable(format!("{operation}: transaction conflicts persisted after retries")))
+    }
+}

@@ -1,0 +1,367 @@
+//! The embedded store: one SQLite database file (WAL mode), safe to share between `fd-local` and `fd-admin`.
+//!
+//! Calls are short and run inline on the calling task under one connection lock; writes use `BEGIN IMMEDIATE`
+//! so concurrent processes serialise on the database lock instead of failing half-way.
+
+use super::{
+    AdminStore, CONTINUATION_TTL_SECS, Directory, KeysetPage, SamlConfig, SignInStore, StoreError, UserPage, UserStore,
+};
+use crate::auth::{Credential, KeyHash, KeyRecord};
+use crate::scim::manager::display_name_key;
+use crate::scim::user::{UserDoc, UserRecord, user_name_key};
+use async_trait::async_trait;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+mod admin;
+mod sign_in;
+#[cfg(test)]
+mod tests;
+mod users;
+
+/// 2: `users.display_name_key` and its index (manager links).
+const SCHEMA_VERSION: i64 = 2;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS directories (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS access_keys (
+    directory TEXT NOT NULL REFERENCES directories(id),
+    id        TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    hash      TEXT NOT NULL,
+    created   TEXT NOT NULL,
+    revoked   TEXT,
+    PRIMARY KEY (directory, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+    directory     TEXT NOT NULL REFERENCES directories(id),
+    id            TEXT NOT NULL,
+    user_name_key TEXT NOT NULL,
+    external_id   TEXT,
+    version       INTEGER NOT NULL,
+    created       TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    doc           TEXT NOT NULL,
+    display_name_key TEXT,
+    PRIMARY KEY (directory, id),
+    UNIQUE (directory, user_name_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS users_by_external_id ON users (directory, external_id) WHERE external_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS saml_configs (
+    directory TEXT PRIMARY KEY REFERENCES directories(id),
+    config    TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS saml_once (
+    directory  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (directory, kind, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS saml_once_by_expiry ON saml_once (expires_at);
+CREATE TABLE IF NOT EXISTS index_continuations (
+    directory   TEXT NOT NULL,
+    key_id      TEXT NOT NULL,
+    page_size   INTEGER NOT NULL,
+    start_index INTEGER NOT NULL,
+    after_id    TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (directory, key_id, page_size, start_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS index_continuations_by_expiry ON index_continuations (expires_at);
+";
+
+/// SQLite-backed [`Store`].
+pub struct SqliteStore {
+    connection: Mutex<Connection>,
+    /// Tells the checkpoint thread to stop when the store is dropped.
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// Copies the WAL back into the database from a thread of its own, so that no request waits for a checkpoint's
+/// `fsync`; requests then only append to the WAL.
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+}
+
+impl Checkpointer {
+    const INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+    fn start(path: &Path) -> Result<Self, StoreError> {
+        let connection = Connection::open(path).map_err(backend)?;
+        connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(Self::INTERVAL) {
+                    if let Err(e) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Backend(format!("start the checkpoint thread: {e}")))?;
+        Ok(Self { stop })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, with WAL checkpoints on a background thread.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let connection = Connection::open(path).map_err(backend)?;
+        let mut store = Self::init(connection)?;
+        // A safety net only: the background thread normally keeps the WAL short.
+        store.lock().pragma_update(None, "wal_autocheckpoint", 10_000).map_err(backend)?;
+        store._checkpointer = Some(Checkpointer::start(path)?);
+        Ok(store)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(backend)?)
+    }
+
+    fn init(connection: Connection) -> Result<Self, StoreError> {
+        connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+        connection
+            .execute_batch(
+                // WAL with NORMAL sync: durable across process crashes, one fsync per checkpoint. A 64 MiB page
+                // cache and memory-mapped reads keep a large directory's reads out of the kernel.
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+                 PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
+            )
+            .map_err(backend)?;
+        let version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Backend(format!(
+                "database schema version {version} is newer than this build ({SCHEMA_VERSION})"
+            )));
+        }
+        connection.execute_batch(SCHEMA).map_err(backend)?;
+        add_display_name_key(&connection)?;
+        connection.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
+        Ok(Self { connection: Mutex::new(connection), _checkpointer: None })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back on drop).
+        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+}
+
+/// A transaction whose control statements are prepared once and cached, like every other statement here.
+/// Dropped without [`Tx::commit`], it rolls back.
+struct Tx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Tx<'c> {
+    /// `BEGIN IMMEDIATE`: takes the write lock up front, so concurrent writers queue instead of failing half-way.
+    fn write(conn: &'c Connection) -> Result<Self, StoreError> {
+        Self::begin(conn, "BEGIN IMMEDIATE")
+    }
+
+    /// A read transaction: the key check and the read see one snapshot, under one WAL read lock.
+    fn read(conn: &'c Connection) -> Result<Self, StoreError> {
+        Self::begin(conn, "BEGIN")
+    }
+
+    fn begin(conn: &'c Connection, sql: &str) -> Result<Self, StoreError> {
+        run(conn, sql, [])?;
+        Ok(Self { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<(), StoreError> {
+        run(self.conn, "COMMIT", [])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = run(self.conn, "ROLLBACK", []);
+        }
+    }
+}
+
+/// Executes a cached statement; returns the number of rows changed.
+fn run(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+    execute(conn, sql, params).map_err(backend)
+}
+
+fn execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+fn check_credential(conn: &Connection, credential: &Credential) -> Result<(), StoreError> {
+    let key = conn
+        .prepare_cached("SELECT name, hash, created, revoked FROM access_keys WHERE directory = ?1 AND id = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![credential.directory, credential.key_id], |r| {
+                Ok(KeyRecord {
+                    directory: credential.directory.clone(),
+                    id: credential.key_id.clone(),
+                    name: r.get(0)?,
+                    hash: KeyHash::from_hex(&r.get::<_, String>(1)?).unwrap_or(KeyHash([0; 32])),
+                    created: r.get(2)?,
+                    revoked: r.get(3)?,
+                })
+            })
+            .optional()
+        })
+        .map_err(backend)?;
+    match key {
+        Some(key) if credential.admitted_by(&key) => Ok(()),
+        _ => Err(StoreError::Unauthorized),
+    }
+}
+
+fn directory_exists(conn: &Connection, directory: &str) -> Result<(), StoreError> {
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM directories WHERE id = ?1)")
+        .and_then(|mut stmt| stmt.query_row(params![directory], |r| r.get(0)))
+        .map_err(backend)?;
+    if exists { Ok(()) } else { Err(StoreError::NotFound) }
+}
+
+/// Forgets single-use SAML ids that expired before `now`.
+fn purge_expired(conn: &Connection, now: i64) -> Result<(), StoreError> {
+    run(conn, "DELETE FROM saml_once WHERE expires_at <= ?1", params![now]).map(|_| ())
+}
+
+/// The directory's user count.
+fn count_users(conn: &Connection, directory: &str) -> Result<u64, StoreError> {
+    let total: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM users WHERE directory = ?1")
+        .and_then(|mut s| s.query_row(params![directory], |r| r.get(0)))
+        .map_err(backend)?;
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+/// A 1-based index as an SQLite integer (indexes beyond `i64::MAX` name no continuation anyone wrote).
+fn index_key(index: u64) -> i64 {
+    i64::try_from(index).unwrap_or(i64::MAX)
+}
+
+const USER_COLUMNS: &str = "id, version, created, last_modified, doc";
+
+fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, String, String, String)> {
+    Ok((row.get(0)?, row.get::<_, i64>(1)? as u64, row.get(2)?, row.get(3)?, row.get(4)?))
+}
+
+fn to_record(
+    (id, version, created, last_modified, doc): (String, u64, String, String, String),
+) -> Result<UserRecord, StoreError> {
+    let attributes = serde_json::from_str(&doc).map_err(|e| StoreError::Backend(format!("stored user {id}: {e}")))?;
+    Ok(UserRecord { id, version, created, last_modified, doc: UserDoc::from_stored(attributes) })
+}
+
+fn doc_json(user: &UserRecord) -> Result<String, StoreError> {
+    serde_json::to_string(user.doc.attributes()).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn query_users(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<UserRecord>, StoreError> {
+    let rows: Vec<_> = conn
+        .prepare_cached(sql)
+        .and_then(|mut stmt| stmt.query_map(params, user_from_row)?.collect::<Result<Vec<_>, _>>())
+        .map_err(backend)?;
+    rows.into_iter().map(to_record).collect()
+}
+
+/// After a conditional write matched nothing: NotFound if the user is gone, VersionConflict otherwise.
+fn missing_or_changed(conn: &Connection, directory: &str, id: &str) -> Result<StoreError, StoreError> {
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE directory = ?1 AND id = ?2)",
+            params![directory, id],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    Ok(if exists { StoreError::VersionConflict } else { StoreError::NotFound })
+}
+
+/// Index on the folded displayName, created once the column exists (after [`add_display_name_key`]).
+const DISPLAY_NAME_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS users_by_display_name ON users (directory, display_name_key, id)";
+
+/// Schema version 2 added `users.display_name_key`: databases created before get the column, filled from the
+/// stored documents, in one write transaction (another process opening the same file waits, then finds it done).
+fn add_display_name_key(conn: &Connection) -> Result<(), StoreError> {
+    let has_column = |conn: &Connection| -> Result<bool, StoreError> {
+        conn.prepare("SELECT 1 FROM pragma_table_info('users') WHERE name = 'display_name_key'")
+            .and_then(|mut stmt| stmt.exists([]))
+            .map_err(backend)
+    };
+    if !has_column(conn)? {
+        let tx = Tx::write(conn)?;
+        if !has_column(&tx)? {
+            tx.execute_batch("ALTER TABLE users ADD COLUMN display_name_key TEXT").map_err(backend)?;
+            let rows: Vec<(String, String, String)> = tx
+                .prepare("SELECT directory, id, doc FROM users")
+                .and_then(|mut stmt| {
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(backend)?;
+            for (directory, id, doc) in rows {
+                let attributes =
+                    serde_json::from_str(&doc).map_err(|e| StoreError::Backend(format!("stored user {id}: {e}")))?;
+                let key = UserDoc::from_stored(attributes).display_name_key();
+                tx.execute(
+                    "UPDATE users SET display_name_key = ?3 WHERE directory = ?1 AND id = ?2",
+                    params![directory, id, key],
+                )
+                .map_err(backend)?;
+            }
+        }
+        tx.commit()?;
+    }
+    conn.execute_batch(DISPLAY_NAME_INDEX).map_err(backend)
+}
+
+fn user_ids_by_display_name(
+    conn: &Connection,
+    directory: &str,
+    display_name: &str,
+    limit: u64,
+) -> Result<Vec<String>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached("SELECT id FROM users WHERE directory = ?1 AND display_name_key = ?2 ORDER BY id LIMIT ?3")
+        .and_then(|mut stmt| {
+            stmt.query_map(params![directory, display_name_key(display_name), limit], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .map_err(backend)
+}

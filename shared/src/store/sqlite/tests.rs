@@ -1,0 +1,58 @@
+//! Migrations and file sharing of the SQLite store.
+
+use super::SqliteStore;
+use std::sync::Arc;
+
+crate::store_contract_tests!(async { Arc::new(SqliteStore::in_memory().unwrap()) as Arc<dyn crate::store::Store> });
+
+mod scim {
+    use super::*;
+    crate::scim_contract_tests!(async { Arc::new(SqliteStore::in_memory().unwrap()) as Arc<dyn crate::store::Store> });
+}
+
+#[tokio::test]
+async fn version_1_databases_get_the_display_name_index() {
+    use crate::store::{AdminStore, UserStore};
+    let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("db.sqlite3");
+    let directory = crate::auth::new_id();
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(&super::SCHEMA.replace("    display_name_key TEXT,\n", "")).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        old.execute("INSERT INTO directories VALUES (?1, 'Old', '2025-01-01T00:00:00Z')", [&directory]).unwrap();
+        old.execute(
+            "INSERT INTO users (directory, id, user_name_key, version, created, last_modified, doc)
+                 VALUES (?1, 'u1', 'charles', 1, '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', ?2)",
+            rusqlite::params![directory, r#"{"userName": "charles", "displayName": "Charles BABBAGE"}"#],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let pepper = crate::auth::Pepper::new(vec![7; 32]).unwrap();
+    let issued = crate::auth::issue_key(&directory, "test", &pepper);
+    store.create_key(&issued.record).await.unwrap();
+    let header = format!("Bearer {}", issued.token);
+    let cred = crate::auth::Credential::from_authorization(Some(&header), &pepper).unwrap();
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "charles babbage", 2).await.unwrap(), ["u1"]);
+    drop(store);
+    // Opening again finds the column in place.
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.find_user_ids_by_display_name(&cred, "Charles Babbage", 2).await.unwrap(), ["u1"]);
+    let version: i64 = store.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, super::SCHEMA_VERSION);
+    drop(store);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn two_connections_share_one_file() {
+    let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("db.sqlite3");
+    let admin = SqliteStore::open(&path).unwrap();
+    let server = SqliteStore::open(&path).unwrap();
+    crate::store::contract::shared_between_handles(&admin, &server).await;
+    std::fs::remove_dir_all(dir).ok();
+}

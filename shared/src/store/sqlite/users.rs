@@ -1,0 +1,263 @@
+//! [`UserStore`] on SQLite: the SCIM operations, each in one transaction that checks the credential.
+
+use super::*;
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn authorize(&self, credential: &Credential) -> Result<(), StoreError> {
+        check_credential(&self.lock(), credential)
+    }
+
+    async fn get_user(&self, credential: &Credential, id: &str) -> Result<UserRecord, StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
+        query_users(&conn, &sql, params![credential.directory, id])?.pop().ok_or(StoreError::NotFound)
+    }
+
+    async fn find_user_by_user_name(
+        &self,
+        credential: &Credential,
+        user_name: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND user_name_key = ?2");
+        Ok(query_users(&conn, &sql, params![credential.directory, user_name_key(user_name)])?.pop())
+    }
+
+    async fn find_users_by_external_id(
+        &self,
+        credential: &Credential,
+        external_id: &str,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND external_id = ?2 ORDER BY id");
+        query_users(&conn, &sql, params![credential.directory, external_id])
+    }
+
+    async fn list_users(
+        &self,
+        credential: &Credential,
+        start_index: u64,
+        count: u64,
+        now: i64,
+    ) -> Result<UserPage, StoreError> {
+        let start_index = start_index.max(1);
+        let guard = self.lock();
+        let page = {
+            let conn = Tx::read(&guard)?;
+            check_credential(&conn, credential)?;
+            let total = count_users(&conn, &credential.directory)?;
+            let limit = i64::try_from(count).unwrap_or(i64::MAX);
+            let after: Option<String> = if count == 0 || start_index == 1 {
+                None
+            } else {
+                conn.prepare_cached(
+                    "SELECT after_id FROM index_continuations
+                     WHERE directory = ?1 AND key_id = ?2 AND page_size = ?3 AND start_index = ?4 AND expires_at > ?5",
+                )
+                .and_then(|mut stmt| {
+                    let key = params![credential.directory, credential.key_id, limit, index_key(start_index), now];
+                    stmt.query_row(key, |r| r.get(0)).optional()
+                })
+                .map_err(backend)?
+            };
+            let users = match (count, after) {
+                (0, _) => Vec::new(),
+                (_, Some(after)) => {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                    );
+                    query_users(&conn, &sql, params![credential.directory, after, limit])?
+                }
+                (_, None) => {
+                    let sql =
+                        format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 ORDER BY id LIMIT ?2 OFFSET ?3");
+                    let offset = i64::try_from(start_index - 1).unwrap_or(i64::MAX);
+                    query_users(&conn, &sql, params![credential.directory, limit, offset])?
+                }
+            };
+            UserPage { total, users }
+        };
+        // After a full page, remember where the next one starts. Outside the read transaction, and best effort: the
+        // page is correct either way, a lost continuation only makes the next page skip.
+        if let Some(last) = page.users.last().filter(|_| count > 0 && page.users.len() as u64 == count) {
+            let next = index_key(start_index.saturating_add(count));
+            let limit = i64::try_from(count).unwrap_or(i64::MAX);
+            let expires = now.saturating_add(CONTINUATION_TTL_SECS);
+            let remembered = run(&guard, "DELETE FROM index_continuations WHERE expires_at <= ?1", params![now])
+                .and_then(|_| {
+                    run(
+                        &guard,
+                        "INSERT INTO index_continuations (directory, key_id, page_size, start_index, after_id, expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT DO UPDATE SET after_id = excluded.after_id, expires_at = excluded.expires_at",
+                        params![credential.directory, credential.key_id, limit, next, last.id, expires],
+                    )
+                });
+            if let Err(e) = remembered {
+                tracing::warn!(error = %e, "could not remember a list continuation");
+            }
+        }
+        Ok(page)
+    }
+
+    async fn list_users_after(
+        &self,
+        credential: &Credential,
+        after: Option<&str>,
+        count: u64,
+    ) -> Result<KeysetPage, StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        let total = count_users(&conn, &credential.directory)?;
+        if count == 0 {
+            return Ok(KeysetPage { total, users: Vec::new(), more: false });
+        }
+        // One more than asked for tells whether more follow.
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
+        let limit = i64::try_from(count.saturating_add(1)).unwrap_or(i64::MAX);
+        let mut users = query_users(&conn, &sql, params![credential.directory, after.unwrap_or(""), limit])?;
+        let more = users.len() as u64 > count;
+        users.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+        Ok(KeysetPage { total, users, more })
+    }
+
+    async fn scan_users(
+        &self,
+        credential: &Credential,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        query_users(&conn, &sql, params![credential.directory, after.unwrap_or(""), limit])
+    }
+
+    async fn create_user(&self, credential: &Credential, user: &UserRecord) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
+        check_credential(&tx, credential)?;
+        let inserted = execute(
+            &tx,
+            "INSERT INTO users (directory, id, user_name_key, external_id, version, created, last_modified, doc,
+                                display_name_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                credential.directory,
+                user.id,
+                user.doc.user_name_key(),
+                user.doc.external_id(),
+                user.version as i64,
+                user.created,
+                user.last_modified,
+                doc_json(user)?,
+                user.doc.display_name_key(),
+            ],
+        );
+        match inserted {
+            Ok(_) => tx.commit(),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn replace_user(
+        &self,
+        credential: &Credential,
+        previous: &UserRecord,
+        next: &UserRecord,
+    ) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
+        check_credential(&tx, credential)?;
+        let updated = execute(
+            &tx,
+            "UPDATE users SET user_name_key = ?3, external_id = ?4, version = ?5, last_modified = ?6, doc = ?7,
+                              display_name_key = ?9
+             WHERE directory = ?1 AND id = ?2 AND version = ?8",
+            params![
+                credential.directory,
+                previous.id,
+                next.doc.user_name_key(),
+                next.doc.external_id(),
+                next.version as i64,
+                next.last_modified,
+                doc_json(next)?,
+                previous.version as i64,
+                next.doc.display_name_key(),
+            ],
+        );
+        match updated {
+            Ok(1) => tx.commit(),
+            Ok(_) => Err(missing_or_changed(&tx, &credential.directory, &previous.id)?),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn delete_user(&self, credential: &Credential, previous: &UserRecord) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
+        check_credential(&tx, credential)?;
+        let deleted = run(
+            &tx,
+            "DELETE FROM users WHERE directory = ?1 AND id = ?2 AND version = ?3",
+            params![credential.directory, previous.id, previous.version as i64],
+        )?;
+        if deleted == 1 { tx.commit() } else { Err(missing_or_changed(&tx, &credential.directory, &previous.id)?) }
+    }
+
+    async fn find_user_ids_by_display_name(
+        &self,
+        credential: &Credential,
+        display_name: &str,
+        limit: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        user_ids_by_display_name(&conn, &credential.directory, display_name, limit)
+    }
+
+    async fn get_user_and_display_name_ids(
+        &self,
+        credential: &Credential,
+        id: &str,
+        display_name: &str,
+        limit: u64,
+    ) -> Result<(UserRecord, Vec<String>), StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
+        let user = query_users(&conn, &sql, params![credential.directory, id])?.pop().ok_or(StoreError::NotFound)?;
+        let ids = user_ids_by_display_name(&conn, &credential.directory, display_name, limit)?;
+        Ok((user, ids))
+    }
+
+    async fn reindex_display_names(&self, credential: &Credential, users: &[UserRecord]) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
+        check_credential(&tx, credential)?;
+        let mut indexed = 0;
+        for user in users {
+            indexed += run(
+                &tx,
+                "UPDATE users SET display_name_key = ?4 WHERE directory = ?1 AND id = ?2 AND version = ?3",
+                params![credential.directory, user.id, user.version as i64, user.doc.display_name_key()],
+            )? as u64;
+        }
+        tx.commit()?;
+        Ok(indexed)
+    }
+}
