@@ -22,16 +22,22 @@ pub enum ConfigError {
     NotBuiltIn(&'static str),
 }
 
-/// Which store to use, as `fd-local` and `fd-admin` take it from flags or the environment.
+/// Which store to use: the one set of store options of every binary (`fd-local`, `fd-admin`), from flags or the
+/// environment (feature `cli` makes it a `clap::Args` to flatten into a command line).
 #[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct StoreConfig {
-    /// SQLite data directory (the default, `./.fd-data`).
+    /// SQLite data directory (default ./.fd-data).
+    #[cfg_attr(feature = "cli", arg(long, global = true, env = "FD_DATA_DIR"))]
     pub data_dir: Option<PathBuf>,
-    /// DynamoDB table; when set, DynamoDB is used instead of SQLite.
+    /// Use this DynamoDB table (standard AWS environment) instead of SQLite.
+    #[cfg_attr(feature = "cli", arg(long, global = true, env = "FD_DYNAMODB_TABLE"))]
     pub dynamodb_table: Option<String>,
-    /// Secrets Manager secret holding the pepper (DynamoDB mode).
+    /// Secrets Manager secret holding the key pepper (DynamoDB mode).
+    #[cfg_attr(feature = "cli", arg(long, global = true, env = "FD_SECRET_ID"))]
     pub secret_id: Option<String>,
-    /// Secrets Manager secret holding the session-signing key (DynamoDB mode, sign-in only).
+    /// Secrets Manager secret holding the session-signing key (DynamoDB mode; created by `fd-admin bootstrap`).
+    #[cfg_attr(feature = "cli", arg(long, global = true, env = "FD_SESSION_SECRET_ID"))]
     pub session_secret_id: Option<String>,
 }
 

@@ -6,6 +6,7 @@
 //! the subcommand.
 #![forbid(unsafe_code)]
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use fd_shared::auth::{Credential, Pepper, is_id, issue_key, new_id};
 use fd_shared::runtime::StoreConfig;
@@ -22,25 +23,9 @@ use std::sync::Arc;
 #[command(name = "fd-admin", version)]
 struct Cli {
     #[command(flatten)]
-    store: StoreArgs,
+    store: StoreConfig,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Debug, Args)]
-struct StoreArgs {
-    /// SQLite data directory (default ./.fd-data).
-    #[arg(long, global = true, env = "FD_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// Use this DynamoDB table (standard AWS environment) instead of SQLite.
-    #[arg(long, global = true, env = "FD_DYNAMODB_TABLE")]
-    dynamodb_table: Option<String>,
-    /// Secrets Manager secret holding the key pepper (DynamoDB mode).
-    #[arg(long, global = true, env = "FD_SECRET_ID")]
-    secret_id: Option<String>,
-    /// Secrets Manager secret holding the session-signing key (DynamoDB mode; created by `bootstrap`).
-    #[arg(long, global = true, env = "FD_SESSION_SECRET_ID")]
-    session_secret_id: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,13 +120,14 @@ struct PublicUrlArg {
 impl PublicUrlArg {
     /// The base URL: as given, or `fd-local`'s default on SQLite. With DynamoDB there is no sensible default, and
     /// a wrong one would end up in stored `$ref`s and in what admins paste into Okta.
-    fn resolve(&self, config: &StoreConfig) -> Result<String, String> {
+    fn resolve(&self, config: &StoreConfig) -> anyhow::Result<String> {
         match (&self.public_url, &config.dynamodb_table) {
             (Some(url), _) => Ok(url.clone()),
             (None, None) => Ok("http://127.0.0.1:3000".to_string()),
-            (None, Some(_)) => Err("--public-url (or FD_PUBLIC_URL) is required with DynamoDB: the deployment's \
+            (None, Some(_)) => Err(anyhow::anyhow!(
+                "--public-url (or FD_PUBLIC_URL) is required with DynamoDB: the deployment's \
                                     public base URL (the stack's PublicBaseUrl output)"
-                .to_string()),
+            )),
         }
     }
 }
@@ -194,19 +180,14 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("fd-admin: {message}");
+            eprintln!("fd-admin: {message:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
-    let config = StoreConfig {
-        data_dir: cli.store.data_dir,
-        dynamodb_table: cli.store.dynamodb_table,
-        secret_id: cli.store.secret_id,
-        session_secret_id: cli.store.session_secret_id,
-    };
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.store;
     match cli.command {
         Command::Bootstrap => bootstrap(&config).await,
         Command::OktaMapping => {
@@ -214,25 +195,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Saml(command) => {
-            let (store, _) = config.open().await.map_err(|e| e.to_string())?;
+            let (store, _) = config.open().await?;
             saml(&*store, &config, command).await
         }
         Command::Users(UsersCommand::RelinkManagers { directory, no_reindex, public_url, json }) => {
-            let (store, pepper) = config.open().await.map_err(|e| e.to_string())?;
+            let (store, pepper) = config.open().await?;
             let public_url = public_url.resolve(&config)?;
             relink_managers(&*store, &pepper, &directory, !no_reindex, &public_url, json).await
         }
         Command::Directory(command) => {
-            let (store, _) = config.open().await.map_err(|e| e.to_string())?;
+            let (store, _) = config.open().await?;
             directory(store, command).await
         }
         Command::Key(command) => {
-            let (store, pepper) = config.open().await.map_err(|e| e.to_string())?;
+            let (store, pepper) = config.open().await?;
             match command {
                 KeyCommand::Create { directory, name, json } => {
                     require_directory(&*store, &directory).await?;
                     let issued = issue_key(&directory, &name, &pepper);
-                    store.create_key(&issued.record).await.map_err(|e| e.to_string())?;
+                    store.create_key(&issued.record).await?;
                     if json {
                         println!("{}", json!({"directory": directory, "id": issued.record.id, "token": issued.token}));
                     } else {
@@ -243,7 +224,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
                 KeyCommand::List { directory, json } => {
                     require_directory(&*store, &directory).await?;
-                    let keys = store.list_keys(&directory).await.map_err(|e| e.to_string())?;
+                    let keys = store.list_keys(&directory).await?;
                     if json {
                         let rows: Vec<_> = keys
                             .iter()
@@ -260,14 +241,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
                 KeyCommand::Revoke { directory, key_id } => {
                     require_directory(&*store, &directory).await?;
-                    store.revoke_key(&directory, &key_id, &fd_shared::time::now_rfc3339()).await.map_err(
-                        |e| match e {
-                            fd_shared::store::StoreError::NotFound => {
-                                format!("no key {key_id} in directory {directory}")
-                            }
-                            other => other.to_string(),
-                        },
-                    )?;
+                    match store.revoke_key(&directory, &key_id, &fd_shared::time::now_rfc3339()).await {
+                        Err(fd_shared::store::StoreError::NotFound) => {
+                            anyhow::bail!("no key {key_id} in directory {directory}")
+                        }
+                        other => other?,
+                    }
                     println!("Key {key_id} revoked.");
                     Ok(())
                 }
@@ -285,30 +264,30 @@ async fn relink_managers(
     reindex: bool,
     public_url: &str,
     json: bool,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     require_directory(store, directory).await?;
-    let users_url = SpEndpoints::new(public_url).map_err(|e| e.to_string())?.users_url();
-    let keys = store.list_keys(directory).await.map_err(|e| e.to_string())?;
+    let users_url = SpEndpoints::new(public_url)?.users_url();
+    let keys = store.list_keys(directory).await?;
     let active = keys.iter().find(|k| k.revoked.is_none());
     let temporary = match active {
         Some(_) => None,
         None => {
             let issued = issue_key(directory, "fd-admin users relink-managers (temporary)", pepper);
-            store.create_key(&issued.record).await.map_err(|e| e.to_string())?;
+            store.create_key(&issued.record).await?;
             Some(issued.record)
         }
     };
     let Some(key) = active.or(temporary.as_ref()) else {
-        return Err(format!("no usable key for directory {directory}"));
+        anyhow::bail!("no usable key for directory {directory}");
     };
     let credential = Credential { directory: directory.to_string(), key_id: key.id.clone(), hash: key.hash };
     let result = fd_shared::relink::relink_managers(store, &credential, &users_url, reindex).await;
     if let Some(key) = &temporary {
-        store.revoke_key(directory, &key.id, &fd_shared::time::now_rfc3339()).await.map_err(|e| e.to_string())?;
+        store.revoke_key(directory, &key.id, &fd_shared::time::now_rfc3339()).await?;
     }
-    let report = result.map_err(|e| e.to_string())?;
+    let report = result?;
     if json {
-        let mut out = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+        let mut out = serde_json::to_value(&report)?;
         out["directory"] = json!(directory);
         println!("{out}");
     } else {
@@ -326,24 +305,24 @@ async fn relink_managers(
     Ok(())
 }
 
-async fn require_directory(store: &dyn Store, id: &str) -> Result<(), String> {
+async fn require_directory(store: &dyn Store, id: &str) -> anyhow::Result<()> {
     if !is_id(id) {
-        return Err(format!("\"{id}\" is not a directory id"));
+        anyhow::bail!("\"{id}\" is not a directory id");
     }
-    match store.get_directory(id).await.map_err(|e| e.to_string())? {
+    match store.get_directory(id).await? {
         Some(_) => Ok(()),
-        None => Err(format!("no directory {id}")),
+        None => Err(anyhow::anyhow!("no directory {id}")),
     }
 }
 
-async fn directory(store: Arc<dyn Store>, command: DirectoryCommand) -> Result<(), String> {
+async fn directory(store: Arc<dyn Store>, command: DirectoryCommand) -> anyhow::Result<()> {
     match command {
         DirectoryCommand::Create { name, json } => {
             if name.trim().is_empty() {
-                return Err("the directory name must not be empty".into());
+                anyhow::bail!("the directory name must not be empty");
             }
             let directory = Directory { id: new_id(), name, created: fd_shared::time::now_rfc3339() };
-            store.create_directory(&directory).await.map_err(|e| e.to_string())?;
+            store.create_directory(&directory).await?;
             if json {
                 println!("{}", json!({"id": directory.id, "name": directory.name}));
             } else {
@@ -351,7 +330,7 @@ async fn directory(store: Arc<dyn Store>, command: DirectoryCommand) -> Result<(
             }
         }
         DirectoryCommand::List { json } => {
-            let directories = store.list_directories().await.map_err(|e| e.to_string())?;
+            let directories = store.list_directories().await?;
             if json {
                 let rows: Vec<_> =
                     directories.iter().map(|d| json!({"id": d.id, "name": d.name, "created": d.created})).collect();
@@ -366,21 +345,19 @@ async fn directory(store: Arc<dyn Store>, command: DirectoryCommand) -> Result<(
     Ok(())
 }
 
-async fn bootstrap(config: &StoreConfig) -> Result<(), String> {
+async fn bootstrap(config: &StoreConfig) -> anyhow::Result<()> {
     use fd_shared::store::dynamodb;
-    let table = config.dynamodb_table.as_deref().ok_or("bootstrap needs --dynamodb-table (or FD_DYNAMODB_TABLE)")?;
-    let secret_id = config.secret_id.as_deref().ok_or("bootstrap needs --secret-id (or FD_SECRET_ID)")?;
+    let table = config.dynamodb_table.as_deref().context("bootstrap needs --dynamodb-table (or FD_DYNAMODB_TABLE)")?;
+    let secret_id = config.secret_id.as_deref().context("bootstrap needs --secret-id (or FD_SECRET_ID)")?;
     let aws = dynamodb::aws_config().await;
-    let created =
-        dynamodb::bootstrap_table(&aws_sdk_dynamodb::Client::new(&aws), table).await.map_err(|e| e.to_string())?;
+    let created = dynamodb::bootstrap_table(&aws_sdk_dynamodb::Client::new(&aws), table).await?;
     println!("Table {table}: {}", if created { "created" } else { "already exists" });
     let created = dynamodb::bootstrap_secret(
         &aws_sdk_secretsmanager::Client::new(&aws),
         secret_id,
         "HMAC pepper for directory access keys",
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     println!("Secret {secret_id}: {}", if created { "created" } else { "already exists" });
     if let Some(session_secret_id) = config.session_secret_id.as_deref() {
         let created = dynamodb::bootstrap_secret(
@@ -388,14 +365,13 @@ async fn bootstrap(config: &StoreConfig) -> Result<(), String> {
             session_secret_id,
             "Key signing sign-in session cookies",
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         println!("Secret {session_secret_id}: {}", if created { "created" } else { "already exists" });
     }
     Ok(())
 }
 
-async fn saml(store: &dyn Store, config: &StoreConfig, command: SamlCommand) -> Result<(), String> {
+async fn saml(store: &dyn Store, config: &StoreConfig, command: SamlCommand) -> anyhow::Result<()> {
     match command {
         SamlCommand::Set {
             directory,
@@ -410,12 +386,12 @@ async fn saml(store: &dyn Store, config: &StoreConfig, command: SamlCommand) -> 
             require_directory(store, &directory).await?;
             let certificates = certificates
                 .iter()
-                .map(|path| std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display())))
+                .map(|path| std::fs::read_to_string(path).with_context(|| path.display().to_string()))
                 .collect::<Result<Vec<_>, _>>()?;
             let settings = SamlSettings { login_url, certificates, idp_entity_id, relay_state_allow_list, allow_sha1 };
             let public_url = public_url.resolve(config)?;
-            let saml_config = settings.check(fd_shared::time::now_rfc3339()).map_err(|e| e.to_string())?;
-            store.set_saml_config(&directory, &saml_config).await.map_err(|e| e.to_string())?;
+            let saml_config = settings.check(fd_shared::time::now_rfc3339())?;
+            store.set_saml_config(&directory, &saml_config).await?;
             if !json {
                 println!("SAML sign-in configured for directory {directory}.");
             }
@@ -427,16 +403,16 @@ async fn saml(store: &dyn Store, config: &StoreConfig, command: SamlCommand) -> 
         }
         SamlCommand::Clear { directory } => {
             require_directory(store, &directory).await?;
-            store.clear_saml_config(&directory).await.map_err(|e| e.to_string())?;
+            store.clear_saml_config(&directory).await?;
             println!("SAML sign-in removed from directory {directory}.");
             Ok(())
         }
     }
 }
 
-async fn show_saml(store: &dyn Store, directory: &str, public_url: &str, json: bool) -> Result<(), String> {
-    let endpoints = SpEndpoints::new(public_url).map_err(|e| e.to_string())?;
-    let config = store.saml_config(directory).await.map_err(|e| e.to_string())?;
+async fn show_saml(store: &dyn Store, directory: &str, public_url: &str, json: bool) -> anyhow::Result<()> {
+    let endpoints = SpEndpoints::new(public_url)?;
+    let config = store.saml_config(directory).await?;
     let fingerprints = config.as_ref().map(fingerprints).unwrap_or_default();
     if json {
         println!(

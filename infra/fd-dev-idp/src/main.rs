@@ -5,6 +5,7 @@
 //! `sam local invoke`. Never point a deployed directory at its certificate.
 #![forbid(unsafe_code)]
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use fd_saml::dev_idp::{DevIdp, ResponseOptions, SignMode};
 use fd_signin::SpEndpoints;
@@ -78,18 +79,18 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(message) => {
-            eprintln!("fd-dev-idp: {message}");
+            eprintln!("fd-dev-idp: {message:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> Result<String, String> {
+fn run(cli: Cli) -> anyhow::Result<String> {
     let idp = load_or_create(&cli.key)?;
     match cli.command {
         Command::Certificate => Ok(idp.certificate_pem().to_string()),
         Command::Response { directory, user, public_url, in_response_to, relay_state, sign, format } => {
-            let endpoints = SpEndpoints::new(&public_url).map_err(|e| e.to_string())?;
+            let endpoints = SpEndpoints::new(&public_url)?;
             let acs_url = endpoints.acs_url(&directory);
             let now = time::OffsetDateTime::now_utc();
             let mut options = ResponseOptions::new(endpoints.entity_id(&directory), &acs_url, user, now);
@@ -99,7 +100,7 @@ fn run(cli: Cli) -> Result<String, String> {
                 Signed::Assertion => SignMode::AssertionOnly,
                 Signed::Response => SignMode::ResponseOnly,
             };
-            let value = idp.signed_response_base64(&options).map_err(|e| e.to_string())?;
+            let value = idp.signed_response_base64(&options)?;
             let mut form = form_urlencoded::Serializer::new(String::new());
             form.append_pair("SAMLResponse", &value);
             if let Some(relay_state) = &relay_state {
@@ -116,15 +117,15 @@ fn run(cli: Cli) -> Result<String, String> {
     }
 }
 
-fn load_or_create(path: &Path) -> Result<DevIdp, String> {
+fn load_or_create(path: &Path) -> anyhow::Result<DevIdp> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
     }
     // A new key (mode 0600) on first use; the generator only runs when the file does not exist.
     let generate = || DevIdp::generate(ENTITY_ID).and_then(|idp| idp.private_key_pem()).unwrap_or_default();
     let pem = fd_shared::secret::local_secret_file(path, generate, |text| text.contains("PRIVATE KEY-----"))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    DevIdp::from_private_key_pem(ENTITY_ID, &pem).map_err(|e| e.to_string())
+        .with_context(|| path.display().to_string())?;
+    DevIdp::from_private_key_pem(ENTITY_ID, &pem).map_err(anyhow::Error::from)
 }
 
 fn html(acs_url: &str, value: &str, relay_state: Option<&str>) -> String {

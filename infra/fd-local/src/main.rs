@@ -7,6 +7,7 @@ mod edge_io;
 mod router;
 mod server;
 
+use anyhow::Context as _;
 use clap::Parser;
 use fd_shared::runtime::{ConfigError, StoreConfig, init_logging};
 use fd_shared::secret::SecretSource;
@@ -15,7 +16,6 @@ use fd_signin::{SignInService, SpEndpoints};
 use router::Services;
 use server::Limits;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -31,18 +31,8 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
-    /// SQLite data directory.
-    #[arg(long, env = "FD_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// Use this DynamoDB table (standard AWS environment) instead of SQLite.
-    #[arg(long, env = "FD_DYNAMODB_TABLE")]
-    dynamodb_table: Option<String>,
-    /// Secrets Manager secret holding the key pepper (DynamoDB mode).
-    #[arg(long, env = "FD_SECRET_ID")]
-    secret_id: Option<String>,
-    /// Secrets Manager secret holding the session-signing key (DynamoDB mode).
-    #[arg(long, env = "FD_SESSION_SECRET_ID")]
-    session_secret_id: Option<String>,
+    #[command(flatten)]
+    store: StoreConfig,
     /// Public base URL of this server: resource locations and the SAML ACS URL and SP entity id derive from it,
     /// never from a client's Host header (default `http://ADDR`).
     #[arg(long, env = "FD_PUBLIC_URL")]
@@ -68,20 +58,15 @@ async fn main() -> std::process::ExitCode {
     match run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("fd-local: {message}");
+            eprintln!("fd-local: {message:#}");
             std::process::ExitCode::FAILURE
         }
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
-    let config = StoreConfig {
-        data_dir: args.data_dir,
-        dynamodb_table: args.dynamodb_table,
-        secret_id: args.secret_id,
-        session_secret_id: args.session_secret_id,
-    };
-    let (store, pepper) = config.open().await.map_err(|e| e.to_string())?;
+async fn run(args: Args) -> anyhow::Result<()> {
+    let config = args.store;
+    let (store, pepper) = config.open().await?;
     let session_secret = match config.session_secret().await {
         Ok(text) => SecretSource::ready("session key", text),
         // SCIM works without it; sign-in answers 503 until one is configured.
@@ -92,12 +77,12 @@ async fn run(args: Args) -> Result<(), String> {
                 Arc::new(move || Box::pin(async move { Err(format!("{what} not set")) })),
             )
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
-    let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
+    let bound = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));
-    let endpoints = SpEndpoints::new(&public_url).map_err(|e| e.to_string())?;
+    let endpoints = SpEndpoints::new(&public_url)?;
     let public_origin = origin_of(&public_url)?;
     println!("SCIM base URL: {}{}", endpoints.base(), fd_shared::http::SCIM_BASE_PATH);
     tracing::info!(public_url = endpoints.base(), "sign-in at <public URL>/saml/<directory>/login");
@@ -124,11 +109,11 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 /// `scheme://authority` of the public URL.
-fn origin_of(public_url: &str) -> Result<String, String> {
+fn origin_of(public_url: &str) -> anyhow::Result<String> {
     let uri: lambda_http::http::Uri =
-        public_url.parse().map_err(|_| format!("--public-url {public_url:?} is not a URL"))?;
+        public_url.parse().map_err(|_| anyhow::anyhow!("--public-url {public_url:?} is not a URL"))?;
     match (uri.scheme_str(), uri.authority()) {
         (Some(scheme @ ("http" | "https")), Some(authority)) => Ok(format!("{scheme}://{authority}")),
-        _ => Err(format!("--public-url {public_url:?} must be an http(s) URL")),
+        _ => Err(anyhow::anyhow!("--public-url {public_url:?} must be an http(s) URL")),
     }
 }

@@ -22,7 +22,7 @@ use tracing::Instrument;
 
 /// Whether `method path` is one of the sign-in routes (for a router in front of several functions).
 pub fn is_sign_in_route(method: &str, path: &str) -> bool {
-    route(path).is_some_and(|(_, expected)| expected == method)
+    fd_shared::routes::find(method, path).is_some_and(|r| r.function == fd_shared::routes::Function::SamlAcs)
 }
 
 enum Route<'a> {

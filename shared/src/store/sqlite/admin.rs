@@ -59,7 +59,7 @@ impl AdminStore for SqliteStore {
                     directory: directory.to_string(),
                     id: r.get(0)?,
                     name: r.get(1)?,
-                    hash: KeyHash::from_hex(&r.get::<_, String>(2)?).unwrap_or(KeyHash([0; 32])),
+                    hash: hash_column(r, 2)?,
                     created: r.get(3)?,
                     revoked: r.get(4)?,
                 })

@@ -226,6 +226,18 @@ fn execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusql
     conn.prepare_cached(sql)?.execute(params)
 }
 
+/// A key hash column: 64 hex digits, else the row is corrupt (an error, never a stand-in value).
+fn hash_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<KeyHash> {
+    let text: String = row.get(index)?;
+    KeyHash::from_hex(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            "stored key hash is not 64 hex digits".into(),
+        )
+    })
+}
+
 fn check_credential(conn: &Connection, credential: &Credential) -> Result<(), StoreError> {
     let key = conn
         .prepare_cached("SELECT name, hash, created, revoked FROM access_keys WHERE directory = ?1 AND id = ?2")
@@ -235,7 +247,7 @@ fn check_credential(conn: &Connection, credential: &Credential) -> Result<(), St
                     directory: credential.directory.clone(),
                     id: credential.key_id.clone(),
                     name: r.get(0)?,
-                    hash: KeyHash::from_hex(&r.get::<_, String>(1)?).unwrap_or(KeyHash([0; 32])),
+                    hash: hash_column(r, 1)?,
                     created: r.get(2)?,
                     revoked: r.get(3)?,
                 })
