@@ -51,14 +51,12 @@ async fn store() -> DynamoStore {
     store_counting(None).await
 }
 
-#[cfg(feature = "contract-tests")]
 mod contract {
     use std::sync::Arc;
 
     fd_shared::store_contract_tests!(async { Arc::new(super::store().await) as Arc<dyn fd_shared::store::Store> });
 }
 
-#[cfg(feature = "contract-tests")]
 mod scim_contract {
     use std::sync::Arc;
 
@@ -66,7 +64,7 @@ mod scim_contract {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Helpers (independent of the contract module, so these tests also run without `contract-tests`)
+// Helpers
 // ---------------------------------------------------------------------------------------------------------------
 
 fn pepper() -> Pepper {

@@ -2,7 +2,7 @@
 //! DynamoDB on a local moto server, and talks HTTP to them.
 //!
 //! The binaries are taken from `FD_BIN_DIR`, else from the workspace's `target/debug` (the test script builds
-//! them first).
+//! them first); a binary older than any of its sources is refused, so a stale leftover is never tested.
 #![forbid(unsafe_code)]
 
 use serde_json::Value;
@@ -175,7 +175,45 @@ pub fn binary(name: &str) -> PathBuf {
     });
     let path = dir.join(name);
     assert!(path.exists(), "{} is missing: run `cargo build --workspace` first (the test script does)", path.display());
+    assert_fresh(&path);
     path
+}
+
+/// The sources the binaries are built from (relative to the workspace root).
+const BINARY_SOURCES: &[&str] = &[
+    "Cargo.lock",
+    "shared/src",
+    "shared/signin/src",
+    "shared/saml/src",
+    "functions",
+    "infra/fd-local",
+    "infra/fd-admin",
+    "infra/fd-dev-idp",
+];
+
+/// Refuses a binary older than any of its sources: the tests must run what this tree builds, never a leftover.
+fn assert_fresh(binary: &Path) {
+    let built = std::fs::metadata(binary).and_then(|m| m.modified()).ok();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default();
+    let newest = BINARY_SOURCES.iter().filter_map(|rel| newest_source(&workspace.join(rel))).max();
+    if let (Some(built), Some((changed, source))) = (built, newest) {
+        assert!(
+            changed <= built,
+            "{} is older than {}: run `cargo build --workspace` first (the test script does)",
+            binary.display(),
+            source.display()
+        );
+    }
+}
+
+/// The most recently modified `.rs`/`.toml`/`.lock` file under `path` (or `path` itself).
+fn newest_source(path: &Path) -> Option<(std::time::SystemTime, PathBuf)> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        let relevant = path.extension().is_some_and(|e| e == "rs" || e == "toml" || e == "lock");
+        return if relevant { meta.modified().ok().map(|t| (t, path.to_path_buf())) } else { None };
+    }
+    std::fs::read_dir(path).ok()?.filter_map(Result::ok).filter_map(|entry| newest_source(&entry.path())).max()
 }
 
 impl LocalServer {
