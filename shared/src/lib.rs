@@ -2,6 +2,7 @@
 //!
 //! - [`scim`]: the SCIM 2.0 User resource: schemas, validation, filters, PATCH, errors. Pure, no I/O.
 //! - [`okta`]: the Okta attribute mapping table.
+//! - [`company`]: companies' short names (a company holds one or more directories).
 //! - [`auth`]: directory access keys (Bearer tokens) and their keyed hashes.
 //! - [`secret`]: key material loaded once per process (Secrets Manager in Lambda, 0600 files locally).
 //! - [`store`]: the storage trait and its SQLite and DynamoDB implementations.
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod company;
 pub mod edge;
 pub mod http;
 pub mod okta;

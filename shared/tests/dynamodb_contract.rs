@@ -72,7 +72,12 @@ fn pepper() -> Pepper {
 }
 
 async fn tenant(store: &dyn Store) -> Credential {
-    let directory = Directory { id: new_id(), name: "DynamoDB tests".into(), created: fd_shared::time::now_rfc3339() };
+    let directory = Directory {
+        id: new_id(),
+        name: "DynamoDB tests".into(),
+        created: fd_shared::time::now_rfc3339(),
+        company: None,
+    };
     store.create_directory(&directory).await.unwrap();
     let issued = issue_key(&directory.id, "tests", &pepper());
     store.create_key(&issued.record).await.unwrap();
@@ -524,4 +529,26 @@ async fn reindex_backfills_users_written_before_the_index() {
     assert_eq!(store.find_user_ids_by_display_name(&cred, "NAME 3", 5).await.unwrap(), expected);
     assert_eq!(store.find_user_ids_by_display_name(&cred, "Renamed Meanwhile", 5).await.unwrap(), vec![changed.id]);
     assert_eq!(store.find_user_ids_by_display_name(&cred, "name 19", 5).await.unwrap().len(), 2);
+}
+
+/// A directory item written before companies existed (no `company` attribute) is a company of its own.
+#[tokio::test]
+async fn directories_written_before_companies_are_companies_of_their_own() {
+    let store = store().await;
+    let id = new_id();
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", aws_sdk_dynamodb::types::AttributeValue::S("DIRECTORY".into()))
+        .item("sk", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+        .item("name", aws_sdk_dynamodb::types::AttributeValue::S("Old corp".into()))
+        .item("created", aws_sdk_dynamodb::types::AttributeValue::S("2025-01-01T00:00:00Z".into()))
+        .send()
+        .await
+        .unwrap();
+    let directory = fd_shared::store::AdminStore::get_directory(&store, &id).await.unwrap().unwrap();
+    assert_eq!((directory.company.as_deref(), directory.company_key()), (None, id.clone()));
+    let company = fd_shared::store::AdminStore::get_company(&store, &id).await.unwrap().unwrap();
+    assert_eq!((company.short_name, company.name), (id, "Old corp".to_string()));
 }

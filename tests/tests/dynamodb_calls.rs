@@ -64,7 +64,8 @@ async fn okta_operations_stay_within_the_call_budget() {
     let counter = CallCounter::new();
     let store = Arc::new(DynamoStore::with_counter(&config, &table, &counter));
     let pepper = Pepper::new(vec![42; 32]).unwrap();
-    let directory = Directory { id: new_id(), name: "Calls".into(), created: fd_shared::time::now_rfc3339() };
+    let directory =
+        Directory { id: new_id(), name: "Calls".into(), created: fd_shared::time::now_rfc3339(), company: None };
     store.create_directory(&directory).await.unwrap();
     let issued = issue_key(&directory.id, "Okta", &pepper);
     store.create_key(&issued.record).await.unwrap();

@@ -143,6 +143,7 @@ async fn store_and_service(with_user: bool) -> (Arc<dyn Store>, ScimService) {
             id: DIRECTORY.into(),
             name: "Events".into(),
             created: "2026-11-29T12:00:00Z".into(),
+            company: None,
         })
         .await
         .unwrap();

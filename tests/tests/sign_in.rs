@@ -190,14 +190,18 @@ async fn sign_in(backend: Backend) {
     assert_eq!(refused.status(), 403);
     assert!(header(&refused, "set-cookie").is_none());
 
-    // Reactivated: signs in again.
+    // Reactivated: the old session stays over; the user signs in again.
     let patch = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "value": {"active": true}}]
     });
     assert_eq!(server.call("PATCH", &format!("/Users/{user_id}"), Some(&token), Some(&patch)).await.status, 200);
-    assert_eq!(me(&server, &cookie).await.0, 200);
-    assert_eq!(post_acs(&server, &directory, idp.form(&directory, "ada@example.com", &[]).await).await.status(), 303);
+    assert_eq!(me(&server, &cookie).await.0, 401);
+    let again = post_acs(&server, &directory, idp.form(&directory, "ada@example.com", &[]).await).await;
+    assert_eq!(again.status(), 303);
+    let fresh = header(&again, "set-cookie").unwrap().split(';').next().unwrap().to_string();
+    assert_ne!(fresh, cookie);
+    assert_eq!(me(&server, &fresh).await.0, 200);
 
     // Cleared: sign-in stops.
     backend.admin(&["saml", "clear", "--directory", &directory]).await;

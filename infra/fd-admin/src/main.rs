@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use fd_shared::auth::{Credential, Pepper, is_id, issue_key, new_id};
 use fd_shared::runtime::StoreConfig;
-use fd_shared::store::{Directory, Store};
+use fd_shared::store::{Company, Directory, Store, StoreError};
 use fd_signin::SpEndpoints;
 use fd_signin::config::{SamlSettings, fingerprints};
 use serde_json::json;
@@ -30,6 +30,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Companies: the people of one or more directories, who find each other in the address book.
+    #[command(subcommand)]
+    Company(CompanyCommand),
     /// Directories (tenants).
     #[command(subcommand)]
     Directory(DirectoryCommand),
@@ -50,10 +53,32 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum CompanyCommand {
+    /// Create a company: its short name (2–40 letters, digits, '-', '_') is where its people sign in, /of/SHORT.
+    Create {
+        short_name: String,
+        /// The company's display name.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a company (by short name, or a directory id for a directory that is a company of its own).
+    Show {
+        short_name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum DirectoryCommand {
-    /// Create a directory.
+    /// Create a directory (in a company; without --company it is a company of its own).
     Create {
         name: String,
+        /// The short name of the company the directory belongs to.
+        #[arg(long)]
+        company: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -203,6 +228,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let public_url = public_url.resolve(&config)?;
             relink_managers(&*store, &pepper, &directory, !no_reindex, &public_url, json).await
         }
+        Command::Company(command) => {
+            let (store, _) = config.open().await?;
+            company(&*store, command).await
+        }
         Command::Directory(command) => {
             let (store, _) = config.open().await?;
             directory(store, command).await
@@ -315,25 +344,73 @@ async fn require_directory(store: &dyn Store, id: &str) -> anyhow::Result<()> {
     }
 }
 
+async fn company(store: &dyn Store, command: CompanyCommand) -> anyhow::Result<()> {
+    match command {
+        CompanyCommand::Create { short_name, name, json } => {
+            fd_shared::company::check_short_name(&short_name)?;
+            if name.trim().is_empty() {
+                anyhow::bail!("the company name must not be empty");
+            }
+            let company = Company { short_name, name, created: fd_shared::time::now_rfc3339() };
+            match store.create_company(&company).await {
+                Err(StoreError::Conflict) => anyhow::bail!("the short name {} is taken", company.short_name),
+                other => other?,
+            }
+            if json {
+                println!("{}", json!({"shortName": company.short_name, "name": company.name}));
+            } else {
+                println!("Company {} created: {}", company.short_name, company.name);
+            }
+        }
+        CompanyCommand::Show { short_name, json } => {
+            let company = store.get_company(&short_name).await?.with_context(|| format!("no company {short_name}"))?;
+            let key = fd_shared::company::fold(&company.short_name);
+            let directories: Vec<Directory> =
+                store.list_directories().await?.into_iter().filter(|d| d.company_key() == key).collect();
+            if json {
+                let dirs: Vec<_> = directories.iter().map(|d| json!({"id": d.id, "name": d.name})).collect();
+                println!(
+                    "{}",
+                    json!({"shortName": company.short_name, "name": company.name, "created": company.created, "directories": dirs})
+                );
+            } else {
+                println!("{}\t{}\t{}", company.short_name, company.name, company.created);
+                for d in directories {
+                    println!("  directory {}\t{}", d.id, d.name);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn directory(store: Arc<dyn Store>, command: DirectoryCommand) -> anyhow::Result<()> {
     match command {
-        DirectoryCommand::Create { name, json } => {
+        DirectoryCommand::Create { name, company, json } => {
             if name.trim().is_empty() {
                 anyhow::bail!("the directory name must not be empty");
             }
-            let directory = Directory { id: new_id(), name, created: fd_shared::time::now_rfc3339() };
-            store.create_directory(&directory).await?;
+            let directory = Directory { id: new_id(), name, created: fd_shared::time::now_rfc3339(), company };
+            match store.create_directory(&directory).await {
+                Err(StoreError::NotFound) => {
+                    anyhow::bail!("no company {}", directory.company.as_deref().unwrap_or_default())
+                }
+                other => other?,
+            }
+            let company = directory.company_key();
             if json {
-                println!("{}", json!({"id": directory.id, "name": directory.name}));
+                println!("{}", json!({"id": directory.id, "name": directory.name, "company": company}));
             } else {
-                println!("Directory {} created: {}", directory.id, directory.name);
+                println!("Directory {} created: {} (company {company})", directory.id, directory.name);
             }
         }
         DirectoryCommand::List { json } => {
             let directories = store.list_directories().await?;
             if json {
-                let rows: Vec<_> =
-                    directories.iter().map(|d| json!({"id": d.id, "name": d.name, "created": d.created})).collect();
+                let rows: Vec<_> = directories
+                    .iter()
+                    .map(|d| json!({"id": d.id, "name": d.name, "created": d.created, "company": d.company_key()}))
+                    .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 for d in directories {

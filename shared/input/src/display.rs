@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-/// Longest member or attribute name (in characters) an error message repeats; longer names end in `…`.
-pub const NAME_DISPLAY_CHARS: usize = 64;
+/// Longest member name or attribute path (in characters) an error message repeats; longer ones end in `…`. Enough
+/// for a URN-qualified attribute (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`).
+pub const NAME_DISPLAY_CHARS: usize = 128;
 
 /// A code point, displayed as `U+XXXX` (at least four hex digits), so that messages never carry the character itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,7 +49,7 @@ mod tests {
     fn names_are_truncated_and_escaped() {
         assert_eq!(shown("userName"), "userName");
         assert_eq!(shown("a\u{202E}b\n"), "a\\u{202E}b\\u{000A}");
-        let long = "x".repeat(100);
+        let long = "x".repeat(300);
         assert_eq!(shown(&long), format!("{}…", "x".repeat(NAME_DISPLAY_CHARS)));
     }
 }

@@ -22,6 +22,6 @@ pub mod json;
 pub mod text;
 
 pub use display::{CodePoint, NAME_DISPLAY_CHARS};
-pub use identity::{IdentityError, check_user_name, identity_key, same_identity};
+pub use identity::{IdentityError, Reason, check_user_name, identity_key, same_identity};
 pub use json::{JsonError, MAX_DEPTH, parse_scim, parse_strict};
 pub use text::{TextError, check_json_strings, check_string, is_multiline_attribute};

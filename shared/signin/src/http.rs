@@ -13,7 +13,7 @@ use fd_shared::http::{SCIM_CONTENT_TYPE, request_id};
 use fd_shared::scim::error::ScimError;
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{
-    ALLOW, CACHE_CONTROL, CONTENT_TYPE, COOKIE, ETAG, HeaderValue, LOCATION, SET_COOKIE, WWW_AUTHENTICATE,
+    ALLOW, CACHE_CONTROL, CONTENT_TYPE, COOKIE, ETAG, HeaderValue, LOCATION, SET_COOKIE, USER_AGENT, WWW_AUTHENTICATE,
 };
 use lambda_http::{Body, Request, Response};
 use std::time::Instant;
@@ -79,7 +79,9 @@ async fn dispatch(service: &SignInService, request: &Request, path: &str) -> Res
     let header = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let now = OffsetDateTime::now_utc();
     let outcome = match route {
-        Route::Acs(directory) => service.acs(directory, header(CONTENT_TYPE), request.body().as_ref(), now).await,
+        Route::Acs(directory) => {
+            service.acs(directory, header(CONTENT_TYPE), request.body().as_ref(), header(USER_AGENT), now).await
+        }
         Route::Login(directory) => {
             let relay_state = query_param(request, "RelayState");
             service.login(directory, relay_state.as_deref(), now).await

@@ -11,8 +11,9 @@ use crate::relay;
 use crate::session::{Session, SessionKey};
 use fd_saml::{MAX_ENCODED_RESPONSE_LEN, MAX_RELAY_STATE_LEN, SamlError};
 use fd_shared::auth::is_id;
+use fd_shared::scim::user::UserRecord;
 use fd_shared::secret::SecretSource;
-use fd_shared::store::{SignInStore, StoreError};
+use fd_shared::store::{SessionRecord, SessionStore, SignInStore, Store, StoreError};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -39,6 +40,11 @@ pub enum SignInResponse {
     /// A refusal: status and a short plain-text message (the reason is logged, never shown).
     Refused { status: u16, message: &'static str },
 }
+
+/// The session could not be checked (the store or the session key is unavailable): answer 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("sign-in is temporarily unavailable")]
+pub struct SignInUnavailable;
 
 /// Why a request was refused; logged, never shown to the client.
 #[derive(Debug, thiserror::Error)]
@@ -93,14 +99,117 @@ impl Refusal {
 /// Sign-in over a store, for one deployment (one public base URL).
 pub struct SignInService {
     store: Arc<dyn SignInStore>,
+    sessions: Arc<dyn SessionStore>,
     session_secret: SecretSource<String>,
     endpoints: SpEndpoints,
 }
 
+/// A request's signed-in user: the session (cookie and stored record) and the user, active at this request.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The session as the cookie names it.
+    pub session: Session,
+    /// The session as the store keeps it.
+    pub record: SessionRecord,
+    /// The user, read at this request.
+    pub user: UserRecord,
+    key: SessionKey,
+}
+
+impl SignedIn {
+    /// The CSRF token every state-changing form of this session carries.
+    pub fn csrf_token(&self) -> String {
+        self.session.csrf_token(&self.key)
+    }
+
+    /// Whether `token` is this session's CSRF token.
+    pub fn csrf_matches(&self, token: &str) -> bool {
+        self.session.csrf_matches(&self.key, token)
+    }
+}
+
+/// Touch a session's `last_used` at most this often (seconds): a page view is not always a write.
+const TOUCH_INTERVAL: i64 = 60;
+
 impl SignInService {
     /// A service over `store`, signing sessions with the key text from `session_secret`.
-    pub fn new(store: Arc<dyn SignInStore>, session_secret: SecretSource<String>, endpoints: SpEndpoints) -> Self {
-        Self { store, session_secret, endpoints }
+    pub fn new(store: Arc<dyn Store>, session_secret: SecretSource<String>, endpoints: SpEndpoints) -> Self {
+        Self { store: store.clone(), sessions: store, session_secret, endpoints }
+    }
+
+    /// The deployment's public endpoints.
+    pub fn endpoints(&self) -> &SpEndpoints {
+        &self.endpoints
+    }
+
+    /// The signed-in user of a request, from its `Cookie` header: `Ok(None)` without a valid session (no cookie,
+    /// two cookies, a forged or expired one, a session ended on the server or idle too long, a user gone or
+    /// deactivated). A session whose user is no longer active is ended on the spot.
+    pub async fn signed_in(
+        &self,
+        cookie_header: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Option<SignedIn>, SignInUnavailable> {
+        self.try_signed_in(cookie_header, now).await.map_err(|refusal| {
+            refusal.log("", "session");
+            SignInUnavailable
+        })
+    }
+
+    async fn try_signed_in(
+        &self,
+        cookie_header: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Option<SignedIn>, Refusal> {
+        let Some(value) = cookie_header.and_then(crate::session::cookie_value) else {
+            return Ok(None);
+        };
+        let key = self.session_key().await?;
+        let now = now.unix_timestamp();
+        let Some(session) = Session::open(value, &key, now) else {
+            return Ok(None);
+        };
+        let id_hash = session.id_hash();
+        let Some(record) = self.sessions.get_session(&session.directory, &session.user_id, &id_hash, now).await? else {
+            return Ok(None);
+        };
+        if now - record.last_used > crate::session::IDLE_TIMEOUT.whole_seconds() {
+            self.sessions.end_session(&session.directory, &session.user_id, &id_hash).await?;
+            return Ok(None);
+        }
+        let user = match self.store.session_user(&session.directory, &session.user_id).await? {
+            Some(user) if user.doc.active() => user,
+            _ => {
+                self.sessions.end_session(&session.directory, &session.user_id, &id_hash).await?;
+                return Ok(None);
+            }
+        };
+        if now - record.last_used >= TOUCH_INTERVAL {
+            self.sessions.touch_session(&session.directory, &session.user_id, &id_hash, now).await?;
+        }
+        Ok(Some(SignedIn { session, record, user, key }))
+    }
+
+    /// The signed-in user's unexpired sessions, most recently used first.
+    pub async fn sessions_of(
+        &self,
+        signed_in: &SignedIn,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SessionRecord>, SignInUnavailable> {
+        let session = &signed_in.session;
+        self.sessions.list_sessions(&session.directory, &session.user_id, now.unix_timestamp()).await.map_err(|e| {
+            Refusal::Store(e).log(&session.directory, "sessions");
+            SignInUnavailable
+        })
+    }
+
+    /// Ends one of the signed-in user's sessions (their own current one when `id_hash` is its hash: sign out).
+    pub async fn end_session(&self, signed_in: &SignedIn, id_hash: &str) -> Result<bool, SignInUnavailable> {
+        let session = &signed_in.session;
+        self.sessions.end_session(&session.directory, &session.user_id, id_hash).await.map_err(|e| {
+            Refusal::Store(e).log(&session.directory, "end session");
+            SignInUnavailable
+        })
     }
 
     /// `POST /saml/{directory}/acs`: the HTTP-POST binding form (`SAMLResponse`, optional `RelayState`).
@@ -109,9 +218,10 @@ impl SignInService {
         directory: &str,
         content_type: Option<&str>,
         body: &[u8],
+        user_agent: Option<&str>,
         now: OffsetDateTime,
     ) -> SignInResponse {
-        match self.try_acs(directory, content_type, body, now).await {
+        match self.try_acs(directory, content_type, body, user_agent, now).await {
             Ok(response) => response,
             Err(refusal) => {
                 refusal.log(directory, "acs");
@@ -125,6 +235,7 @@ impl SignInService {
         directory: &str,
         content_type: Option<&str>,
         body: &[u8],
+        user_agent: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<SignInResponse, Refusal> {
         let form = PostForm::parse(content_type, body)?;
@@ -150,11 +261,20 @@ impl SignInService {
             return Err(Refusal::Inactive);
         }
         let key = self.session_key().await?;
-        let session = Session {
-            directory: directory.to_string(),
-            user_id: user.id.clone(),
-            expires_at: (now + crate::session::SESSION_LIFETIME).unix_timestamp(),
-        };
+        // A new session at every sign-in (no fixation): the id is fresh, and the store keeps only its hash.
+        let expires_at = (now + crate::session::SESSION_LIFETIME).unix_timestamp();
+        let session = Session::new(directory, &user.id, expires_at);
+        self.sessions
+            .create_session(&SessionRecord {
+                id_hash: session.id_hash(),
+                directory: directory.to_string(),
+                user_id: user.id.clone(),
+                created: now_unix,
+                last_used: now_unix,
+                expires_at,
+                device: crate::session::device_label(user_agent),
+            })
+            .await?;
         let relay_state = form.relay_state.as_deref().filter(|r| r.len() <= MAX_RELAY_STATE_FOLLOWED);
         let location = relay::redirect_target(relay_state, &config.relay_state_allow_list);
         tracing::info!(
@@ -224,28 +344,14 @@ impl SignInService {
 
     /// `GET /me`: the signed-in user's SCIM resource, looked up afresh (a deactivated user is refused).
     pub async fn me(&self, cookie_header: Option<&str>, now: OffsetDateTime) -> SignInResponse {
-        let Some(value) = cookie_header.and_then(crate::session::cookie_value) else {
-            return SignInResponse::Unauthenticated;
-        };
-        let key = match self.session_key().await {
-            Ok(key) => key,
+        match self.try_signed_in(cookie_header, now).await {
+            Ok(Some(signed_in)) => {
+                let etag = signed_in.user.etag();
+                SignInResponse::Me { resource: signed_in.user.into_scim(&self.endpoints.users_url()), etag }
+            }
+            Ok(None) => SignInResponse::Unauthenticated,
             Err(refusal) => {
                 refusal.log("", "me");
-                return refusal.response();
-            }
-        };
-        let Some(session) = Session::open(value, &key, now.unix_timestamp()) else {
-            return SignInResponse::Unauthenticated;
-        };
-        match self.store.session_user(&session.directory, &session.user_id).await {
-            Ok(Some(user)) if user.doc.active() => {
-                let etag = user.etag();
-                SignInResponse::Me { resource: user.into_scim(&self.endpoints.users_url()), etag }
-            }
-            Ok(_) => SignInResponse::Unauthenticated,
-            Err(e) => {
-                let refusal = Refusal::Store(e);
-                refusal.log(&session.directory, "me");
                 refusal.response()
             }
         }

@@ -62,7 +62,8 @@ impl World {
     }
 
     async fn tenant(&self, idp: &DevIdp, customise: impl FnOnce(&mut SamlSettings)) -> Tenant {
-        let directory = Directory { id: new_id(), name: "Example".into(), created: "2026-01-01T00:00:00Z".into() };
+        let directory =
+            Directory { id: new_id(), name: "Example".into(), created: "2026-01-01T00:00:00Z".into(), company: None };
         self.store.create_directory(&directory).await.unwrap();
         let issued = issue_key(&directory.id, "okta", &pepper());
         self.store.create_key(&issued.record).await.unwrap();
@@ -188,7 +189,7 @@ async fn okta_tile_sign_in_sets_a_session_that_me_accepts() {
 }
 
 #[tokio::test]
-async fn a_user_deactivated_after_signing_in_loses_access_and_regains_it_when_reactivated() {
+async fn a_user_deactivated_after_signing_in_loses_access_for_good_and_signs_in_again_when_reactivated() {
     let world = World::new();
     let tenant = world.tenant(idp(), |_| {}).await;
     let user = world.user(&tenant, "ada@example.com", true).await;
@@ -205,8 +206,15 @@ async fn a_user_deactivated_after_signing_in_loses_access_and_regains_it_when_re
         .await;
     assert_refused(&again, 403);
 
+    // Reactivated: the old session stays over; signing in again gives a new one.
     world.set_active(&tenant, &inactive, true).await;
-    assert_eq!(world.get("/me", Some(&cookie)).await.status().as_u16(), 200);
+    assert_eq!(world.get("/me", Some(&cookie)).await.status().as_u16(), 401);
+    let fresh = world
+        .post_acs(&tenant.directory, &signed(idp(), &response_for(&tenant.directory, "ada@example.com")), None)
+        .await;
+    let fresh = session_cookie(&fresh);
+    assert_ne!(fresh, cookie);
+    assert_eq!(world.get("/me", Some(&fresh)).await.status().as_u16(), 200);
 }
 
 #[tokio::test]
@@ -378,7 +386,8 @@ async fn metadata_login_and_me_edges() {
 
     assert_eq!(world.get(&format!("/saml/{}/metadata", new_id()), None).await.status().as_u16(), 404);
     // A directory without SAML has nowhere to send the browser.
-    let bare = Directory { id: new_id(), name: "No SAML".into(), created: "2026-01-01T00:00:00Z".into() };
+    let bare =
+        Directory { id: new_id(), name: "No SAML".into(), created: "2026-01-01T00:00:00Z".into(), company: None };
     world.store.create_directory(&bare).await.unwrap();
     assert_eq!(world.get(&format!("/saml/{}/login", bare.id), None).await.status().as_u16(), 404);
     // An unsafe RelayState is not forwarded to the IdP.

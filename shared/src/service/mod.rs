@@ -627,6 +627,7 @@ impl From<StoreError> for ScimError {
         match error {
             StoreError::Unauthorized => ScimError::unauthorized(),
             StoreError::NotFound => ScimError::not_found("No such user in this directory."),
+            StoreError::Conflict => ScimError::conflict("The resource exists already."),
             StoreError::UserNameTaken => ScimError::uniqueness("Another user of this directory has this userName."),
             StoreError::VersionConflict => {
                 ScimError::conflict("The user was modified concurrently; retry the request.")

@@ -582,6 +582,7 @@ async fn cursor_paging_refuses_bad_cursors() {
         id: crate::auth::new_id(),
         name: "Other".into(),
         created: crate::time::now_rfc3339(),
+        company: None,
     };
     f.store.create_directory(&other_dir).await.unwrap();
     let issued = crate::auth::issue_key(&other_dir.id, "other", &Pepper::new(vec![3; 32]).unwrap());

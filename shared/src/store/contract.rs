@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the report
 
-use super::{CONTINUATION_TTL_SECS, Directory, SamlConfig, Store, StoreError};
+use super::{CONTINUATION_TTL_SECS, Company, Directory, SamlConfig, SessionRecord, Store, StoreError};
 use crate::auth::{Credential, Pepper, issue_key, new_id};
 use crate::scim::schema::USER_SCHEMA;
 use crate::scim::user::{UserDoc, UserRecord};
@@ -19,6 +19,9 @@ macro_rules! store_contract_tests {
     ($make:expr) => {
         $crate::store_contract_tests!(@cases $make;
             directories_and_keys,
+            companies_hold_directories,
+            sessions_are_kept_listed_and_ended,
+            deactivation_ends_sessions_for_good,
             create_then_get_round_trips,
             credentials_are_checked_on_every_call,
             user_names_are_unique_case_insensitively,
@@ -77,7 +80,8 @@ pub async fn new_tenant(store: &dyn Store, name: &str) -> (Directory, Credential
 
 /// A fresh directory with one key; returns the directory and the key's token.
 pub async fn new_tenant_with_token(store: &dyn Store, name: &str) -> (Directory, String) {
-    let directory = Directory { id: new_id(), name: name.to_string(), created: crate::time::now_rfc3339() };
+    let directory =
+        Directory { id: new_id(), name: name.to_string(), created: crate::time::now_rfc3339(), company: None };
     store.create_directory(&directory).await.expect("create directory");
     let issued = issue_key(&directory.id, "contract", &pepper());
     store.create_key(&issued.record).await.expect("create key");
@@ -129,6 +133,110 @@ pub async fn directories_and_keys(store: &dyn Store) {
 
     let orphan = issue_key(&new_id(), "orphan", &pepper());
     assert!(matches!(store.create_key(&orphan.record).await, Err(StoreError::NotFound)));
+}
+
+pub async fn companies_hold_directories(store: &dyn Store) {
+    let short = format!("Acme-{}", &new_id()[..8]);
+    let company = Company { short_name: short.clone(), name: "Acme Corp".into(), created: crate::time::now_rfc3339() };
+    store.create_company(&company).await.unwrap();
+    let again = Company { short_name: short.to_uppercase(), ..company.clone() };
+    assert!(matches!(store.create_company(&again).await, Err(StoreError::Conflict)));
+    assert_eq!(store.get_company(&short.to_lowercase()).await.unwrap(), Some(company.clone()));
+    assert_eq!(store.get_company(&format!("{short}x")).await.unwrap(), None);
+
+    // Two directories in the company; a third in no company is a company of its own.
+    let mut members = Vec::new();
+    for name in ["Okta EU", "Okta US"] {
+        let directory = Directory {
+            id: new_id(),
+            name: name.into(),
+            created: crate::time::now_rfc3339(),
+            company: Some(short.clone()),
+        };
+        store.create_directory(&directory).await.unwrap();
+        let stored = store.get_directory(&directory.id).await.unwrap().unwrap();
+        assert_eq!(stored.company_key(), crate::company::fold(&short));
+        members.push(stored);
+    }
+    assert_eq!(members[0].company_key(), members[1].company_key());
+    let (own, _) = new_tenant(store, "On its own").await;
+    assert_eq!(own.company, None);
+    assert_eq!(own.company_key(), own.id);
+    let own_company = store.get_company(&own.id).await.unwrap().unwrap();
+    assert_eq!((own_company.short_name.as_str(), own_company.name.as_str()), (own.id.as_str(), "On its own"));
+    // A directory of a named company is not a company by its id; an unknown company holds no directory.
+    assert_eq!(store.get_company(&members[0].id).await.unwrap(), None);
+    let stray = Directory {
+        id: new_id(),
+        name: "Stray".into(),
+        created: crate::time::now_rfc3339(),
+        company: Some(format!("nobody-{}", &new_id()[..8])),
+    };
+    assert!(matches!(store.create_directory(&stray).await, Err(StoreError::NotFound)));
+    assert_eq!(store.get_directory(&stray.id).await.unwrap(), None);
+}
+
+fn session(directory: &str, user_id: &str, created: i64) -> SessionRecord {
+    SessionRecord {
+        id_hash: crate::auth::new_id(),
+        directory: directory.into(),
+        user_id: user_id.into(),
+        created,
+        last_used: created,
+        expires_at: created + 3600,
+        device: "Firefox on Linux".into(),
+    }
+}
+
+pub async fn sessions_are_kept_listed_and_ended(store: &dyn Store) {
+    let (dir, cred) = new_tenant(store, "Contract sessions").await;
+    let ada = create(store, &cred, user("ada@example.com")).await;
+    let now = now_unix();
+    let first = session(&dir.id, &ada.id, now - 100);
+    let second = session(&dir.id, &ada.id, now - 50);
+    store.create_session(&first).await.unwrap();
+    store.create_session(&second).await.unwrap();
+    assert_eq!(store.get_session(&dir.id, &ada.id, &first.id_hash, now).await.unwrap(), Some(first.clone()));
+    // Scoped by directory and user; expired at its end.
+    assert_eq!(store.get_session(&new_id(), &ada.id, &first.id_hash, now).await.unwrap(), None);
+    assert_eq!(store.get_session(&dir.id, "someone-else", &first.id_hash, now).await.unwrap(), None);
+    assert_eq!(store.get_session(&dir.id, &ada.id, &first.id_hash, first.expires_at).await.unwrap(), None);
+    // Most recently used first.
+    store.touch_session(&dir.id, &ada.id, &first.id_hash, now).await.unwrap();
+    let listed = store.list_sessions(&dir.id, &ada.id, now).await.unwrap();
+    assert_eq!(listed.iter().map(|s| s.id_hash.as_str()).collect::<Vec<_>>(), [&first.id_hash, &second.id_hash]);
+    assert_eq!(listed[0].last_used, now);
+    assert!(store.end_session(&dir.id, &ada.id, &first.id_hash).await.unwrap());
+    assert!(!store.end_session(&dir.id, &ada.id, &first.id_hash).await.unwrap());
+    assert_eq!(store.get_session(&dir.id, &ada.id, &first.id_hash, now).await.unwrap(), None);
+    assert_eq!(store.list_sessions(&dir.id, &ada.id, now).await.unwrap(), [second]);
+}
+
+pub async fn deactivation_ends_sessions_for_good(store: &dyn Store) {
+    let (dir, cred) = new_tenant(store, "Contract deactivation").await;
+    let bob = create(store, &cred, user("bob@example.com")).await;
+    let now = now_unix();
+    let before = session(&dir.id, &bob.id, now - 10);
+    store.create_session(&before).await.unwrap();
+    // A profile change keeps the session.
+    let renamed = bob.successor(user("bob@example.com"));
+    store.replace_user(&cred, &bob, &renamed).await.unwrap();
+    assert!(store.get_session(&dir.id, &bob.id, &before.id_hash, now).await.unwrap().is_some());
+    // Deactivation ends it; reactivation does not bring it back.
+    let mut inactive_doc = user("bob@example.com").into_attributes();
+    inactive_doc.insert("active".into(), json!(false));
+    let inactive =
+        renamed.successor(UserDoc::from_request(serde_json::Value::Object(inactive_doc)).expect("valid user"));
+    store.replace_user(&cred, &renamed, &inactive).await.unwrap();
+    assert_eq!(store.get_session(&dir.id, &bob.id, &before.id_hash, now).await.unwrap(), None);
+    let active = inactive.successor(user("bob@example.com"));
+    store.replace_user(&cred, &inactive, &active).await.unwrap();
+    assert_eq!(store.get_session(&dir.id, &bob.id, &before.id_hash, now).await.unwrap(), None);
+    assert!(store.list_sessions(&dir.id, &bob.id, now).await.unwrap().is_empty());
+    // A session made after reactivation works.
+    let after = session(&dir.id, &bob.id, now + 2);
+    store.create_session(&after).await.unwrap();
+    assert_eq!(store.get_session(&dir.id, &bob.id, &after.id_hash, now + 3).await.unwrap(), Some(after));
 }
 
 pub async fn create_then_get_round_trips(store: &dyn Store) {

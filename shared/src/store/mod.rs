@@ -6,6 +6,7 @@
 //! | [`AdminStore`] | `fd-admin` | directories, access keys, SAML configuration |
 //! | [`UserStore`] | the SCIM functions ([`crate::service::ScimService`]) | users, scoped by the presented credential |
 //! | [`SignInStore`] | the sign-in function | SAML configuration read, request ids, replay cache, the session's user |
+//! | [`SessionStore`] | sign-in and the web function | server-side sessions: create, read, touch, list, end |
 //!
 //! [`Store`] is all of them; each caller holds only the role it needs.
 //!
@@ -52,6 +53,31 @@ pub mod sqlite;
 pub struct Directory {
     /// 32 lowercase hex digits.
     pub id: String,
+    pub name: String,
+    /// RFC 3339.
+    pub created: String,
+    /// The short name of the company the directory belongs to; `None` for a directory that is a company of its own
+    /// (every directory written before companies existed reads this way: see [`Directory::company_key`]).
+    pub company: Option<String>,
+}
+
+impl Directory {
+    /// The key of the directory's company: its company's folded short name, or, for a directory that is a company
+    /// of its own, its id (a valid short name, and never one an admin can choose: 32 hex digits are refused).
+    pub fn company_key(&self) -> String {
+        match &self.company {
+            Some(short_name) => crate::company::fold(short_name),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// A company: the people of one or more directories, who find each other in the address book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Company {
+    /// 2–40 letters, digits, `-` and `_`, as the admin wrote it; unique case-insensitively.
+    pub short_name: String,
+    /// Display name.
     pub name: String,
     /// RFC 3339.
     pub created: String,
@@ -111,6 +137,9 @@ pub enum StoreError {
     /// The user (or key, or directory) does not exist in this directory.
     #[error("not found")]
     NotFound,
+    /// The thing to create exists already (a company's short name).
+    #[error("already exists")]
+    Conflict,
     /// Another user of the directory holds this userName (case-insensitively).
     #[error("userName already taken in this directory")]
     UserNameTaken,
@@ -128,7 +157,12 @@ pub enum StoreError {
 /// Administration (`fd-admin`): directories, access keys and SAML configuration. The caller is an operator.
 #[async_trait]
 pub trait AdminStore: Send + Sync {
-    /// Creates a directory.
+    /// Creates a company; [`StoreError::Conflict`] if its short name is taken (case-insensitively).
+    async fn create_company(&self, company: &Company) -> Result<(), StoreError>;
+    /// A company by short name (case-insensitively). A directory that is a company of its own is found by its id,
+    /// named after the directory.
+    async fn get_company(&self, short_name: &str) -> Result<Option<Company>, StoreError>;
+    /// Creates a directory; [`StoreError::NotFound`] if it names a company that does not exist.
     async fn create_directory(&self, directory: &Directory) -> Result<(), StoreError>;
     /// Lists every directory, ordered by name then id.
     async fn list_directories(&self) -> Result<Vec<Directory>, StoreError>;
@@ -197,7 +231,8 @@ pub trait UserStore: Send + Sync {
     /// Inserts a new user, claiming its userName atomically ([`StoreError::UserNameTaken`]).
     async fn create_user(&self, credential: &Credential, user: &UserRecord) -> Result<(), StoreError>;
     /// Replaces `previous` by `next` (same id, `next.version == previous.version + 1`) if the stored version is
-    /// still `previous.version` ([`StoreError::VersionConflict`]); moves the userName claim on rename.
+    /// still `previous.version` ([`StoreError::VersionConflict`]); moves the userName claim on rename. Deactivating
+    /// the user (active to inactive) ends the user's sessions in the same write, for good.
     async fn replace_user(
         &self,
         credential: &Credential,
@@ -265,8 +300,50 @@ pub trait SignInStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
+/// A signed-in browser's session, kept on the server so that it can be ended there (sign out, "end session",
+/// deactivation). The cookie carries the session id sealed under the session key; the store keeps only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 of the session id, hex.
+    pub id_hash: String,
+    /// The directory the user signed in through.
+    pub directory: String,
+    /// The signed-in user's id.
+    pub user_id: String,
+    /// Unix seconds.
+    pub created: i64,
+    /// Unix seconds of the last request under this session (updated at most once a minute).
+    pub last_used: i64,
+    /// Unix seconds: the absolute end of the session.
+    pub expires_at: i64,
+    /// A short description of the browser (from its User-Agent), to tell sessions apart.
+    pub device: String,
+}
+
+/// Sessions (the web function and sign-in): create at sign-in, read and touch on each request, list and end.
+/// A user's sessions end when the user is deactivated: [`UserStore::replace_user`] removes them in the same write.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// The session of `user_id` in `directory` with this id hash, if it exists and has not expired at `now`.
+    async fn get_session(
+        &self,
+        directory: &str,
+        user_id: &str,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+    /// Records a request under the session at `now`.
+    async fn touch_session(&self, directory: &str, user_id: &str, id_hash: &str, now: i64) -> Result<(), StoreError>;
+    /// The user's unexpired sessions at `now`, most recently used first.
+    async fn list_sessions(&self, directory: &str, user_id: &str, now: i64) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Ends one session; false if there was none.
+    async fn end_session(&self, directory: &str, user_id: &str, id_hash: &str) -> Result<bool, StoreError>;
+}
+
 /// Every role at once: what a store implements, and what opening one returns. Callers take the role they need
 /// (`Arc<dyn Store>` upcasts to `Arc<dyn UserStore>` and the others).
-pub trait Store: AdminStore + UserStore + SignInStore {}
+pub trait Store: AdminStore + UserStore + SignInStore + SessionStore {}
 
-impl<T: AdminStore + UserStore + SignInStore + ?Sized> Store for T {}
+impl<T: AdminStore + UserStore + SignInStore + SessionStore + ?Sized> Store for T {}

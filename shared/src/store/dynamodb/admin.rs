@@ -4,13 +4,11 @@ use super::*;
 
 #[async_trait]
 impl AdminStore for DynamoStore {
-    async fn create_directory(&self, directory: &Directory) -> Result<(), StoreError> {
-        let item = HashMap::from([
-            ("pk".to_string(), s(DIRECTORY_PK)),
-            ("sk".to_string(), s(&directory.id)),
-            ("name".to_string(), s(&directory.name)),
-            ("created".to_string(), s(&directory.created)),
-        ]);
+    async fn create_company(&self, company: &Company) -> Result<(), StoreError> {
+        let mut item = primary_key(COMPANY_PK.into(), crate::company::fold(&company.short_name));
+        item.insert("shortName".into(), s(&company.short_name));
+        item.insert("name".into(), s(&company.name));
+        item.insert("created".into(), s(&company.created));
         let result = self
             .client
             .put_item()
@@ -22,9 +20,60 @@ impl AdminStore for DynamoStore {
         match result {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(StoreError::Backend(format!("directory {} already exists", directory.id)))
+                Err(StoreError::Conflict)
             }
             Err(e) => Err(sdk_error("PutItem", e)),
+        }
+    }
+
+    async fn get_company(&self, short_name: &str) -> Result<Option<Company>, StoreError> {
+        let key = crate::company::fold(short_name);
+        if key.is_empty() || unusable_key(&key) {
+            return Ok(None);
+        }
+        if let Some(item) = self.get_item(COMPANY_PK.into(), key.clone()).await? {
+            return company_from_item(&item).map(Some);
+        }
+        if !crate::auth::is_id(&key) {
+            return Ok(None);
+        }
+        // A directory that is a company of its own (every directory written before companies existed).
+        Ok(self.get_directory(&key).await?.filter(|d| d.company.is_none()).map(|d| Company {
+            short_name: d.id,
+            name: d.name,
+            created: d.created,
+        }))
+    }
+
+    async fn create_directory(&self, directory: &Directory) -> Result<(), StoreError> {
+        let company = directory.company.as_deref().map(crate::company::fold);
+        let result = self
+            .transact("TransactWriteItems", || {
+                let mut item = primary_key(DIRECTORY_PK.into(), directory.id.clone());
+                item.insert("name".into(), s(&directory.name));
+                item.insert("created".into(), s(&directory.created));
+                let mut actions = Vec::new();
+                if let Some(key) = &company {
+                    item.insert("company".into(), s(key));
+                    let check = ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(primary_key(COMPANY_PK.into(), key.clone())))
+                        .condition_expression("attribute_exists(pk)")
+                        .build()
+                        .map_err(build_error)?;
+                    actions.push(TransactWriteItem::builder().condition_check(check).build());
+                }
+                actions.push(self.put(item, "attribute_not_exists(pk)", &[], vec![], false)?);
+                Ok(actions)
+            })
+            .await?;
+        match result {
+            Ok(()) => Ok(()),
+            Err(reasons) if company.is_some() && failed(&reasons, 0) => Err(StoreError::NotFound),
+            Err(reasons) if failed(&reasons, usize::from(company.is_some())) => {
+                Err(StoreError::Backend(format!("directory {} already exists", directory.id)))
+            }
+            Err(reasons) => Err(cancelled("create_directory", &reasons)),
         }
     }
 

@@ -88,5 +88,14 @@ pub(super) fn directory_from_item(item: &Item) -> Result<Directory, StoreError> 
         id: sort_key_of(item).ok_or_else(|| corrupt("sk"))?.to_string(),
         name: get_s(item, "name")?.to_string(),
         created: get_s(item, "created")?.to_string(),
+        company: get_opt_s(item, "company")?,
+    })
+}
+
+pub(super) fn company_from_item(item: &Item) -> Result<Company, StoreError> {
+    Ok(Company {
+        short_name: get_s(item, "shortName")?.to_string(),
+        name: get_s(item, "name")?.to_string(),
+        created: get_s(item, "created")?.to_string(),
     })
 }

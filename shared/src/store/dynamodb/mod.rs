@@ -6,7 +6,8 @@
 //!
 //! | item            | `pk`        | `sk`                    | attributes                                                    |
 //! |-----------------|-------------|-------------------------|---------------------------------------------------------------|
-//! | directory       | `DIRECTORY` | `<dir id>`              | `name`, `created`, `saml`? (JSON [`SamlConfig`])             |
+//! | company         | `COMPANY`   | `<folded short name>`   | `shortName`, `name`, `created`                                |
+//! | directory       | `DIRECTORY` | `<dir id>`              | `name`, `created`, `company`? (folded short name), `saml`? (JSON [`SamlConfig`]) |
 //! | access key      | `DIR#<dir>` | `KEY#<key id>`          | `name`, `hash` (hex), `created`, `revoked`?                   |
 //! | user            | `DIR#<dir>` | `USER#<id>`             | `id`, `doc` (JSON), `version`, `created`, `lastModified`, `unameKey`, `extKey`? |
 //! | userName claim  | `DIR#<dir>` | `UNAME#<folded name>`   | a copy of the user: `id`, `doc`, `version`, `created`, `lastModified` |
@@ -14,6 +15,8 @@
 //! | display name    | `DIR#<dir>` | `DNAME#<folded name>`   | `ids` (string set): the users bearing that displayName        |
 //! | AuthnRequest    | `DIR#<dir>` | `SAMLREQ#<sha256 of id>`| `expiresAt` (TTL)                                             |
 //! | seen assertion  | `DIR#<dir>` | `SAMLID#<sha256 of id>` | `expiresAt` (TTL)                                             |
+//! | session         | `DIR#<dir>` | `SESSION#<user>#<sha256 of id>` | `created`, `lastUsed`, `device`, `expiresAt` (TTL)    |
+//! | sessions ended  | `DIR#<dir>` | `SESSIONSOFF#<user>`    | `revokedAtMs`: sessions stored until then are over (deactivation) |
 //! | list continuation | `DIR#<dir>` | `PAGE#<key>#<count>#<startIndex>` | `after` (user id), `expiresAt` (TTL)                          |
 //!
 //! The LSI `byExternalId` (`pk` HASH, `extKey` RANGE, projection ALL) indexes user items only: claims carry no
@@ -49,7 +52,8 @@
 //! conditioned on no unexpired item.
 
 use super::{
-    AdminStore, CONTINUATION_TTL_SECS, Directory, KeysetPage, SamlConfig, SignInStore, StoreError, UserPage, UserStore,
+    AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord, SessionStore,
+    SignInStore, StoreError, UserPage, UserStore,
 };
 use crate::auth::{Credential, KeyHash, KeyRecord, Pepper};
 use crate::scim::manager::display_name_key;
@@ -87,6 +91,7 @@ mod errors;
 mod items;
 mod keys;
 mod secrets;
+mod sessions;
 mod sign_in;
 #[cfg(test)]
 mod tests;
@@ -112,6 +117,7 @@ pub const TTL_ATTRIBUTE: &str = "expiresAt";
 pub const COUNTER_SHARDS: u32 = 16;
 
 const DIRECTORY_PK: &str = "DIRECTORY";
+const COMPANY_PK: &str = "COMPANY";
 const MAX_SORT_KEY_BYTES: usize = 1024;
 /// First attempt plus three retries after a `TransactionConflict`.
 const TRANSACTION_ATTEMPTS: u32 = 4;

@@ -290,6 +290,18 @@ impl UserStore for DynamoStore {
                     items.push(self.display_name_update(&pk, &old_name, vec![previous.id.clone()], false)?);
                 }
                 items.push(self.display_name_update(&pk, &new_name, vec![next.id.clone()], true)?);
+                if previous.doc.active() && !next.doc.active() {
+                    // Deactivation ends the user's sessions, without looking them up (see `sessions`).
+                    let mut marker = primary_key(pk.clone(), sessions::sessions_off_sk(&previous.id));
+                    marker.insert("revokedAtMs".into(), n(crate::time::now_unix_millis()));
+                    items.push(self.put(
+                        marker,
+                        "attribute_exists(pk) OR attribute_not_exists(pk)",
+                        &[],
+                        vec![],
+                        false,
+                    )?);
+                }
                 Ok(items)
             })
             .await?;

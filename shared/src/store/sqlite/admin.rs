@@ -4,22 +4,68 @@ use super::*;
 
 #[async_trait]
 impl AdminStore for SqliteStore {
-    async fn create_directory(&self, directory: &Directory) -> Result<(), StoreError> {
-        self.lock()
-            .execute(
-                "INSERT INTO directories (id, name, created) VALUES (?1, ?2, ?3)",
-                params![directory.id, directory.name, directory.created],
-            )
+    async fn create_company(&self, company: &Company) -> Result<(), StoreError> {
+        let inserted = self.lock().execute(
+            "INSERT INTO companies (short_key, short_name, name, created) VALUES (?1, ?2, ?3, ?4)",
+            params![crate::company::fold(&company.short_name), company.short_name, company.name, company.created],
+        );
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn get_company(&self, short_name: &str) -> Result<Option<Company>, StoreError> {
+        let key = crate::company::fold(short_name);
+        let conn = self.lock();
+        let company = conn
+            .query_row("SELECT short_name, name, created FROM companies WHERE short_key = ?1", params![key], |r| {
+                Ok(Company { short_name: r.get(0)?, name: r.get(1)?, created: r.get(2)? })
+            })
+            .optional()
             .map_err(backend)?;
-        Ok(())
+        if company.is_some() || !crate::auth::is_id(&key) {
+            return Ok(company);
+        }
+        // A directory that is a company of its own.
+        conn.query_row(
+            "SELECT id, name, created FROM directories WHERE id = ?1 AND company IS NULL",
+            params![key],
+            |r| Ok(Company { short_name: r.get(0)?, name: r.get(1)?, created: r.get(2)? }),
+        )
+        .optional()
+        .map_err(backend)
+    }
+
+    async fn create_directory(&self, directory: &Directory) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let tx = Tx::write(&conn)?;
+        let company = directory.company.as_deref().map(crate::company::fold);
+        if let Some(key) = &company {
+            let exists = tx
+                .prepare_cached("SELECT 1 FROM companies WHERE short_key = ?1")
+                .and_then(|mut stmt| stmt.exists(params![key]))
+                .map_err(backend)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+        }
+        tx.execute(
+            "INSERT INTO directories (id, name, created, company) VALUES (?1, ?2, ?3, ?4)",
+            params![directory.id, directory.name, directory.created, company],
+        )
+        .map_err(backend)?;
+        tx.commit()
     }
 
     async fn list_directories(&self) -> Result<Vec<Directory>, StoreError> {
         let conn = self.lock();
-        let mut stmt =
-            conn.prepare_cached("SELECT id, name, created FROM directories ORDER BY name, id").map_err(backend)?;
+        let mut stmt = conn
+            .prepare_cached("SELECT id, name, created, company FROM directories ORDER BY name, id")
+            .map_err(backend)?;
         let rows = stmt
-            .query_map([], |r| Ok(Directory { id: r.get(0)?, name: r.get(1)?, created: r.get(2)? }))
+            .query_map([], directory_from_row)
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(backend)?;
         Ok(rows)
@@ -27,9 +73,11 @@ impl AdminStore for SqliteStore {
 
     async fn get_directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
         self.lock()
-            .query_row("SELECT id, name, created FROM directories WHERE id = ?1", params![id], |r| {
-                Ok(Directory { id: r.get(0)?, name: r.get(1)?, created: r.get(2)? })
-            })
+            .query_row(
+                "SELECT id, name, created, company FROM directories WHERE id = ?1",
+                params![id],
+                directory_from_row,
+            )
             .optional()
             .map_err(backend)
     }

@@ -4,7 +4,8 @@
 //! so concurrent processes serialise on the database lock instead of failing half-way.
 
 use super::{
-    AdminStore, CONTINUATION_TTL_SECS, Directory, KeysetPage, SamlConfig, SignInStore, StoreError, UserPage, UserStore,
+    AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord, SessionStore,
+    SignInStore, StoreError, UserPage, UserStore,
 };
 use crate::auth::{Credential, KeyHash, KeyRecord};
 use crate::scim::manager::display_name_key;
@@ -15,15 +16,22 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 mod admin;
+mod sessions;
 mod sign_in;
 #[cfg(test)]
 mod tests;
 mod users;
 
-/// 2: `users.display_name_key` and its index (manager links).
-const SCHEMA_VERSION: i64 = 2;
+/// 2: `users.display_name_key` and its index (manager links). 3: `companies`, `directories.company`, `sessions`.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS companies (
+    short_key  TEXT PRIMARY KEY,
+    short_name TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    created    TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS directories (
     id      TEXT PRIMARY KEY,
     name    TEXT NOT NULL,
@@ -55,6 +63,16 @@ CREATE INDEX IF NOT EXISTS users_by_external_id ON users (directory, external_id
 CREATE TABLE IF NOT EXISTS saml_configs (
     directory TEXT PRIMARY KEY REFERENCES directories(id),
     config    TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    directory  TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    id_hash    TEXT NOT NULL,
+    created    INTEGER NOT NULL,
+    last_used  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    device     TEXT NOT NULL,
+    PRIMARY KEY (directory, user_id, id_hash)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS saml_once (
     directory  TEXT NOT NULL,
@@ -150,6 +168,7 @@ impl SqliteStore {
         }
         connection.execute_batch(SCHEMA).map_err(backend)?;
         add_display_name_key(&connection)?;
+        add_column(&connection, "directories", "company", "TEXT REFERENCES companies(short_key)")?;
         connection.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
         Ok(Self { connection: Mutex::new(connection), _checkpointer: None })
     }
@@ -331,6 +350,28 @@ const DISPLAY_NAME_INDEX: &str =
 
 /// Schema version 2 added `users.display_name_key`: databases created before get the column, filled from the
 /// stored documents, in one write transaction (another process opening the same file waits, then finds it done).
+/// Adds a nullable column to a table written by an earlier release (existing rows read it as NULL).
+fn add_column(conn: &Connection, table: &str, column: &str, definition: &str) -> Result<(), StoreError> {
+    let has_column = |conn: &Connection| -> Result<bool, StoreError> {
+        conn.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
+            .and_then(|mut stmt| stmt.exists(params![table, column]))
+            .map_err(backend)
+    };
+    if !has_column(conn)? {
+        let tx = Tx::write(conn)?;
+        if !has_column(&tx)? {
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {definition}")).map_err(backend)?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// A directory row: `id, name, created, company`.
+fn directory_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Directory> {
+    Ok(Directory { id: r.get(0)?, name: r.get(1)?, created: r.get(2)?, company: r.get(3)? })
+}
+
 fn add_display_name_key(conn: &Connection) -> Result<(), StoreError> {
     let has_column = |conn: &Connection| -> Result<bool, StoreError> {
         conn.prepare("SELECT 1 FROM pragma_table_info('users') WHERE name = 'display_name_key'")

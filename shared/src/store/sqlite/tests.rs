@@ -56,3 +56,37 @@ async fn two_connections_share_one_file() {
     crate::store::contract::shared_between_handles(&admin, &server).await;
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A database written before companies existed: its directories are companies of their own, found by id, and new
+/// companies can be created beside them.
+#[tokio::test]
+async fn version_2_databases_get_companies() {
+    use crate::store::AdminStore;
+    let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("db.sqlite3");
+    let directory = crate::auth::new_id();
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        let companies = super::SCHEMA.find("CREATE TABLE IF NOT EXISTS directories").unwrap();
+        old.execute_batch(&super::SCHEMA[companies..]).unwrap();
+        old.pragma_update(None, "user_version", 2).unwrap();
+        old.execute("INSERT INTO directories VALUES (?1, 'Old corp', '2025-01-01T00:00:00Z')", [&directory]).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let old = store.get_directory(&directory).await.unwrap().unwrap();
+    assert_eq!(old.company, None);
+    assert_eq!(old.company_key(), directory);
+    let company = store.get_company(&directory).await.unwrap().unwrap();
+    assert_eq!(company.name, "Old corp");
+    let acme = crate::store::Company {
+        short_name: "acme".into(),
+        name: "Acme".into(),
+        created: "2026-01-01T00:00:00Z".into(),
+    };
+    store.create_company(&acme).await.unwrap();
+    let version: i64 = store.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, super::SCHEMA_VERSION);
+    drop(store);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -198,7 +198,16 @@ impl UserStore for SqliteStore {
             ],
         );
         match updated {
-            Ok(1) => tx.commit(),
+            Ok(1) => {
+                if previous.doc.active() && !next.doc.active() {
+                    run(
+                        &tx,
+                        "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2",
+                        params![credential.directory, previous.id],
+                    )?;
+                }
+                tx.commit()
+            }
             Ok(_) => Err(missing_or_changed(&tx, &credential.directory, &previous.id)?),
             Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
             Err(e) => Err(backend(e)),

@@ -1,0 +1,134 @@
+//! [`SessionStore`] on DynamoDB: one item per session under its directory, `SESSION#<user id>#<id hash>`, with a
+//! TTL. Deactivation does not look the sessions up: [`UserStore::replace_user`] puts a marker item
+//! `SESSIONSOFF#<user id>` (`revokedAtMs`) in its own transaction, and a session stored at or before the marker
+//! (`storedAtMs`, both the store's clock in milliseconds) is ended. Reading a session reads both items in one
+//! `BatchGetItem`.
+
+use super::*;
+
+fn session_sk(user_id: &str, id_hash: &str) -> String {
+    format!("SESSION#{user_id}#{id_hash}")
+}
+
+/// The marker that ends a user's sessions created at or before its `revokedAt`.
+pub(super) fn sessions_off_sk(user_id: &str) -> String {
+    format!("SESSIONSOFF#{user_id}")
+}
+
+fn session_from_item(directory: &str, user_id: &str, item: &Item) -> Result<SessionRecord, StoreError> {
+    let sk = sort_key_of(item).ok_or_else(|| corrupt("sk"))?;
+    let id_hash = sk.rsplit('#').next().ok_or_else(|| corrupt("sk"))?;
+    Ok(SessionRecord {
+        id_hash: id_hash.to_string(),
+        directory: directory.to_string(),
+        user_id: user_id.to_string(),
+        created: get_n(item, "created")?,
+        last_used: get_n(item, "lastUsed")?,
+        expires_at: get_n(item, TTL_ATTRIBUTE)?,
+        device: get_s(item, "device")?.to_string(),
+    })
+}
+
+impl DynamoStore {
+    /// When the user's sessions were last ended by a deactivation, if ever (milliseconds).
+    fn revoked_at(items: &[Item], user_id: &str) -> Result<Option<i64>, StoreError> {
+        let marker = sessions_off_sk(user_id);
+        items.iter().find(|i| sort_key_of(i) == Some(marker.as_str())).map(|i| get_n(i, "revokedAtMs")).transpose()
+    }
+
+    fn user_session_valid(item: &Item, session: &SessionRecord, revoked_at: Option<i64>, now: i64) -> bool {
+        let stored_at = get_n::<i64>(item, "storedAtMs").unwrap_or(session.created.saturating_mul(1000));
+        session.expires_at > now && revoked_at.is_none_or(|at| stored_at > at)
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let mut item = primary_key(dir_pk(&session.directory), session_sk(&session.user_id, &session.id_hash));
+        item.insert("created".into(), n(session.created));
+        item.insert("lastUsed".into(), n(session.last_used));
+        item.insert(TTL_ATTRIBUTE.into(), n(session.expires_at));
+        item.insert("device".into(), s(&session.device));
+        item.insert("storedAtMs".into(), n(crate::time::now_unix_millis()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn get_session(
+        &self,
+        directory: &str,
+        user_id: &str,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let pk = dir_pk(directory);
+        let key = session_sk(user_id, id_hash);
+        if unusable_key(&key) {
+            return Ok(None);
+        }
+        let items = self
+            .batch_get(vec![primary_key(pk.clone(), key.clone()), primary_key(pk, sessions_off_sk(user_id))])
+            .await?;
+        let revoked_at = Self::revoked_at(&items, user_id)?;
+        let Some(item) = items.iter().find(|i| sort_key_of(i) == Some(key.as_str())) else {
+            return Ok(None);
+        };
+        let session = session_from_item(directory, user_id, item)?;
+        Ok(Self::user_session_valid(item, &session, revoked_at, now).then_some(session))
+    }
+
+    async fn touch_session(&self, directory: &str, user_id: &str, id_hash: &str, now: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(dir_pk(directory), session_sk(user_id, id_hash))))
+            .update_expression("SET lastUsed = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    async fn list_sessions(&self, directory: &str, user_id: &str, now: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        let pk = dir_pk(directory);
+        let items = self.query_all("Query", self.query_prefix(&pk, &format!("SESSION#{user_id}#")), None).await?;
+        let revoked_at =
+            self.get_item(pk, sessions_off_sk(user_id)).await?.map(|i| get_n::<i64>(&i, "revokedAtMs")).transpose()?;
+        let mut sessions = Vec::new();
+        for item in &items {
+            let session = session_from_item(directory, user_id, item)?;
+            if Self::user_session_valid(item, &session, revoked_at, now) {
+                sessions.push(session);
+            }
+        }
+        sessions.sort_by(|a, b| b.last_used.cmp(&a.last_used).then_with(|| a.id_hash.cmp(&b.id_hash)));
+        Ok(sessions)
+    }
+
+    async fn end_session(&self, directory: &str, user_id: &str, id_hash: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(dir_pk(directory), session_sk(user_id, id_hash))))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteItem", e))?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+}
