@@ -74,7 +74,8 @@ async fn main() {
     let store = DynamoStore::new(client, table);
 
     let pepper = Pepper::new(b"list-walk-benchmark-pepper-0123456789".to_vec()).unwrap();
-    let directory = Directory { id: new_id(), name: "List walk".into(), created: fd_shared::time::now_rfc3339() };
+    let directory =
+        Directory { id: new_id(), name: "List walk".into(), created: fd_shared::time::now_rfc3339(), company: None };
     store.create_directory(&directory).await.unwrap();
     let issued = issue_key(&directory.id, "bench", &pepper);
     store.create_key(&issued.record).await.unwrap();

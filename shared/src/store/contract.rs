@@ -22,6 +22,7 @@ macro_rules! store_contract_tests {
             companies_hold_directories,
             sessions_are_kept_listed_and_ended,
             deactivation_ends_sessions_for_good,
+            address_book_reads_a_company_and_sees_every_change,
             create_then_get_round_trips,
             credentials_are_checked_on_every_call,
             user_names_are_unique_case_insensitively,
@@ -237,6 +238,47 @@ pub async fn deactivation_ends_sessions_for_good(store: &dyn Store) {
     let after = session(&dir.id, &bob.id, now + 2);
     store.create_session(&after).await.unwrap();
     assert_eq!(store.get_session(&dir.id, &bob.id, &after.id_hash, now + 3).await.unwrap(), Some(after));
+}
+
+pub async fn address_book_reads_a_company_and_sees_every_change(store: &dyn Store) {
+    let short = format!("book-{}", &new_id()[..8]);
+    let company = Company { short_name: short.clone(), name: "Book".into(), created: crate::time::now_rfc3339() };
+    store.create_company(&company).await.unwrap();
+    assert_eq!(store.find_company(&short.to_uppercase()).await.unwrap(), Some(company));
+    let mut dirs = Vec::new();
+    for name in ["B directory", "A directory"] {
+        let directory =
+            Directory { id: new_id(), name: name.into(), created: crate::time::now_rfc3339(), company: Some(short.clone()) };
+        store.create_directory(&directory).await.unwrap();
+        let issued = issue_key(&directory.id, "k", &pepper());
+        store.create_key(&issued.record).await.unwrap();
+        let header = format!("Bearer {}", issued.token);
+        dirs.push((directory, Credential::from_authorization(Some(&header), &pepper()).unwrap()));
+    }
+    let listed = store.company_directories(&crate::company::fold(&short)).await.unwrap();
+    assert_eq!(listed.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["A directory", "B directory"]);
+    let (other, _) = new_tenant(store, "Elsewhere").await;
+    assert_eq!(store.company_directories(&other.id).await.unwrap(), [other.clone()]);
+
+    let ids: Vec<String> = dirs.iter().map(|(d, _)| d.id.clone()).collect();
+    let v0 = store.users_versions(&ids).await.unwrap();
+    let ada = create(store, &dirs[0].1, user("ada@example.com")).await;
+    let v1 = store.users_versions(&ids).await.unwrap();
+    assert_ne!(v1[0], v0[0], "a create changes its directory's version");
+    assert_eq!(v1[1], v0[1], "and no other directory's");
+    let ada2 = ada.successor(user("ada@example.com"));
+    store.replace_user(&dirs[0].1, &ada, &ada2).await.unwrap();
+    let v2 = store.users_versions(&ids).await.unwrap();
+    assert_ne!(v2[0], v1[0], "a replace changes it");
+    assert_eq!(store.users_versions(&ids).await.unwrap(), v2, "reading does not");
+    let bob = create(store, &dirs[1].1, user("bob@example.com")).await;
+    assert_eq!(store.directory_users(&ids[0]).await.unwrap(), [ada2.clone()]);
+    assert_eq!(store.directory_users(&ids[1]).await.unwrap(), [bob.clone()]);
+    store.delete_user(&dirs[1].1, &bob).await.unwrap();
+    let v3 = store.users_versions(&ids).await.unwrap();
+    assert_ne!(v3[1], v2[1], "a delete changes it");
+    assert!(store.directory_users(&ids[1]).await.unwrap().is_empty());
+    assert_eq!(store.users_versions(&[new_id()]).await.unwrap(), [0]);
 }
 
 pub async fn create_then_get_round_trips(store: &dyn Store) {

@@ -7,6 +7,7 @@
 //! | [`UserStore`] | the SCIM functions ([`crate::service::ScimService`]) | users, scoped by the presented credential |
 //! | [`SignInStore`] | the sign-in function | SAML configuration read, request ids, replay cache, the session's user |
 //! | [`SessionStore`] | sign-in and the web function | server-side sessions: create, read, touch, list, end |
+//! | [`AddressBookStore`] | the web function | a company's directories and users, and whether they changed |
 //!
 //! [`Store`] is all of them; each caller holds only the role it needs.
 //!
@@ -342,8 +343,23 @@ pub trait SessionStore: Send + Sync {
     async fn end_session(&self, directory: &str, user_id: &str, id_hash: &str) -> Result<bool, StoreError>;
 }
 
+/// The address book (the web function): what the signed-in people of a company read. The caller has checked the
+/// session; every call is scoped by company or by one of the company's directories.
+#[async_trait]
+pub trait AddressBookStore: Send + Sync {
+    /// A company by short name (case-insensitively), or a directory that is a company of its own by its id.
+    async fn find_company(&self, short_name: &str) -> Result<Option<Company>, StoreError>;
+    /// The directories of a company ([`Directory::company_key`]), ordered by name then id.
+    async fn company_directories(&self, company_key: &str) -> Result<Vec<Directory>, StoreError>;
+    /// A number per directory that every user write of that directory changes (in the write's own transaction):
+    /// equal numbers mean unchanged users. One read, whatever the number of users.
+    async fn users_versions(&self, directories: &[String]) -> Result<Vec<u64>, StoreError>;
+    /// Every user of a directory, ordered by id (to build a company's search index).
+    async fn directory_users(&self, directory: &str) -> Result<Vec<UserRecord>, StoreError>;
+}
+
 /// Every role at once: what a store implements, and what opening one returns. Callers take the role they need
 /// (`Arc<dyn Store>` upcasts to `Arc<dyn UserStore>` and the others).
-pub trait Store: AdminStore + UserStore + SignInStore + SessionStore {}
+pub trait Store: AdminStore + UserStore + SignInStore + SessionStore + AddressBookStore {}
 
-impl<T: AdminStore + UserStore + SignInStore + SessionStore + ?Sized> Store for T {}
+impl<T: AdminStore + UserStore + SignInStore + SessionStore + AddressBookStore + ?Sized> Store for T {}

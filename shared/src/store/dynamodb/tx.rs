@@ -37,14 +37,18 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
+    /// One shard of the directory's user counter: adds `delta` to the user count `n` and 1 to the users version
+    /// `v` (every user write changes the version; see [`AddressBookStore::users_versions`]).
     pub(super) fn counter_update(&self, pk: &str, delta: i64) -> Result<TransactWriteItem, StoreError> {
         let shard = rand::random_range(0..COUNTER_SHARDS);
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(primary_key(pk.to_string(), counter_sk(shard))))
-            .update_expression("ADD #n :delta")
+            .update_expression("ADD #n :delta, #v :one")
             .expression_attribute_names("#n", "n")
+            .expression_attribute_names("#v", "v")
             .expression_attribute_values(":delta", n(delta))
+            .expression_attribute_values(":one", n(1))
             .build()
             .map_err(build_error)?;
         Ok(TransactWriteItem::builder().update(update).build())

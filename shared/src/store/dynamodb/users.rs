@@ -290,6 +290,8 @@ impl UserStore for DynamoStore {
                     items.push(self.display_name_update(&pk, &old_name, vec![previous.id.clone()], false)?);
                 }
                 items.push(self.display_name_update(&pk, &new_name, vec![next.id.clone()], true)?);
+                // The users version moves (a counter shard, count unchanged): the address book's index is stale.
+                items.push(self.counter_update(&pk, 0)?);
                 if previous.doc.active() && !next.doc.active() {
                     // Deactivation ends the user's sessions, without looking them up (see `sessions`).
                     let mut marker = primary_key(pk.clone(), sessions::sessions_off_sk(&previous.id));

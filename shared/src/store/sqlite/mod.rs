@@ -4,7 +4,7 @@
 //! so concurrent processes serialise on the database lock instead of failing half-way.
 
 use super::{
-    AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord, SessionStore,
+    AddressBookStore, AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord, SessionStore,
     SignInStore, StoreError, UserPage, UserStore,
 };
 use crate::auth::{Credential, KeyHash, KeyRecord};
@@ -15,6 +15,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+mod address_book;
 mod admin;
 mod sessions;
 mod sign_in;
@@ -169,6 +170,7 @@ impl SqliteStore {
         connection.execute_batch(SCHEMA).map_err(backend)?;
         add_display_name_key(&connection)?;
         add_column(&connection, "directories", "company", "TEXT REFERENCES companies(short_key)")?;
+        add_column(&connection, "directories", "users_version", "INTEGER NOT NULL DEFAULT 0")?;
         connection.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
         Ok(Self { connection: Mutex::new(connection), _checkpointer: None })
     }
@@ -364,6 +366,12 @@ fn add_column(conn: &Connection, table: &str, column: &str, definition: &str) ->
         }
         tx.commit()?;
     }
+    Ok(())
+}
+
+/// Changes the directory's users version (inside every user write's transaction).
+fn bump_users_version(tx: &Connection, directory: &str) -> Result<(), StoreError> {
+    run(tx, "UPDATE directories SET users_version = users_version + 1 WHERE id = ?1", params![directory])?;
     Ok(())
 }
 

@@ -165,7 +165,10 @@ impl UserStore for SqliteStore {
             ],
         );
         match inserted {
-            Ok(_) => tx.commit(),
+            Ok(_) => {
+                bump_users_version(&tx, &credential.directory)?;
+                tx.commit()
+            }
             Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
             Err(e) => Err(backend(e)),
         }
@@ -199,6 +202,7 @@ impl UserStore for SqliteStore {
         );
         match updated {
             Ok(1) => {
+                bump_users_version(&tx, &credential.directory)?;
                 if previous.doc.active() && !next.doc.active() {
                     run(
                         &tx,
@@ -223,7 +227,12 @@ impl UserStore for SqliteStore {
             "DELETE FROM users WHERE directory = ?1 AND id = ?2 AND version = ?3",
             params![credential.directory, previous.id, previous.version as i64],
         )?;
-        if deleted == 1 { tx.commit() } else { Err(missing_or_changed(&tx, &credential.directory, &previous.id)?) }
+        if deleted != 1 {
+            return Err(missing_or_changed(&tx, &credential.directory, &previous.id)?);
+        }
+        run(&tx, "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2", params![credential.directory, previous.id])?;
+        bump_users_version(&tx, &credential.directory)?;
+        tx.commit()
     }
 
     async fn find_user_ids_by_display_name(
