@@ -17,6 +17,8 @@ pub enum Function {
     ScimDelete,
     /// `functions/saml-acs`: sign-in.
     SamlAcs,
+    /// `functions/web`: the address book's pages, its JSON API and assets.
+    Web,
 }
 
 impl Function {
@@ -29,6 +31,7 @@ impl Function {
             Function::ScimPatch => "ScimPatchFunction",
             Function::ScimDelete => "ScimDeleteFunction",
             Function::SamlAcs => "SamlAcsFunction",
+            Function::Web => "WebFunction",
         }
     }
 
@@ -36,19 +39,23 @@ impl Function {
     pub fn max_body_bytes(self) -> usize {
         match self {
             Function::SamlAcs => SIGN_IN_MAX_BODY_BYTES,
+            Function::Web => WEB_MAX_BODY_BYTES,
             _ => crate::service::MAX_BODY_BYTES,
         }
     }
 
     /// Whether the function speaks SCIM (its errors are SCIM error bodies, its callers send Bearer keys).
     pub fn is_scim(self) -> bool {
-        !matches!(self, Function::SamlAcs)
+        !matches!(self, Function::SamlAcs | Function::Web)
     }
 }
 
 /// Largest sign-in request body: a 1 MiB `SAMLResponse` percent-encoded (at most three bytes per character)
 /// plus a RelayState.
 pub const SIGN_IN_MAX_BODY_BYTES: usize = 3 * 1024 * 1024 + 8 * 1024;
+
+/// Largest web request body: the address book's forms carry a CSRF token and little else.
+pub const WEB_MAX_BODY_BYTES: usize = 8 * 1024;
 
 /// One route of the HTTP API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +79,15 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/saml/{directory}/login", function: Function::SamlAcs },
     Route { method: "GET", path: "/saml/{directory}/metadata", function: Function::SamlAcs },
     Route { method: "GET", path: "/me", function: Function::SamlAcs },
+    Route { method: "GET", path: "/", function: Function::Web },
+    Route { method: "GET", path: "/of", function: Function::Web },
+    Route { method: "GET", path: "/of/{company}", function: Function::Web },
+    Route { method: "GET", path: "/contacts/{contact}", function: Function::Web },
+    Route { method: "GET", path: "/account", function: Function::Web },
+    Route { method: "POST", path: "/signout", function: Function::Web },
+    Route { method: "POST", path: "/account/sessions/{session}/end", function: Function::Web },
+    Route { method: "GET", path: "/api/{proxy+}", function: Function::Web },
+    Route { method: "GET", path: "/assets/{asset}", function: Function::Web },
 ];
 
 /// The route that serves `method path`, as API Gateway would pick it (`path` without the query).
@@ -89,6 +105,9 @@ pub fn matches(template: &str, path: &str) -> bool {
     let Some(path) = path.strip_prefix('/') else {
         return false;
     };
+    if template == "/" {
+        return path.is_empty();
+    }
     let mut segments = path.split('/');
     for part in template.trim_start_matches('/').split('/') {
         if part.ends_with("+}") {
@@ -126,6 +145,9 @@ mod tests {
         assert!(!matches("/saml/{directory}/acs", "/saml/d1/acs/x"));
         assert!(!matches("/saml/{directory}/acs", "/saml/d1"));
         assert!(matches("/me", "/me"));
+        assert!(matches("/", "/"));
+        assert!(!matches("/", "/x"));
+        assert!(matches("/contacts/{contact}", "/contacts/abc.vcf"));
         assert!(!matches("/me", "/me/"));
         assert!(!matches("/me", "me"));
     }

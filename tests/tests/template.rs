@@ -162,12 +162,44 @@ fn sign_in_has_its_own_function_routes_and_secret() {
             assert_eq!(reference(&statement["Resource"]), "SessionKeySecret");
         }
     }
-    let expected_actions: BTreeSet<String> =
-        ["secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    let expected_actions: BTreeSet<String> = [
+        "secretsmanager:GetSecretValue",
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:UpdateItem",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    assert_eq!(actions, expected_actions);
+}
+
+/// The web function reads the table, and may change session items only (their partition keys start `SESSION#`).
+#[test]
+fn the_web_function_reads_and_changes_sessions_only() {
+    let t = template();
+    let function = &t["Resources"]["WebFunction"];
+    assert_eq!(s(&function["Metadata"]["BuildProperties"]["Binary"]), "web");
+    assert_eq!(s(&function["Properties"]["CodeUri"]), "functions/web");
+    let statements = function["Properties"]["Policies"][0]["Statement"].as_sequence().unwrap();
+    for statement in statements {
+        let actions: Vec<&str> = statement["Action"].as_sequence().unwrap().iter().map(s).collect();
+        let reads = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
+        let writes: Vec<String> = actions
             .iter()
+            .filter(|a| a.starts_with("dynamodb:") && !reads.contains(a))
             .map(|a| a.to_string())
             .collect();
-    assert_eq!(actions, expected_actions);
+        if writes.is_empty() {
+            continue;
+        }
+        assert!(writes.iter().all(|a| a == "dynamodb:UpdateItem" || a == "dynamodb:DeleteItem"), "{writes:?}");
+        let leading = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+        assert_eq!(leading.as_sequence().map(|v| v.iter().map(s).collect::<Vec<_>>()), Some(vec!["SESSION#*"]));
+    }
+    assert!(table_actions(&t, "WebFunction").contains("dynamodb:BatchGetItem"));
 }
 
 #[tokio::test]

@@ -90,9 +90,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .body_budget_mib
         .saturating_mul(1024)
         .max(router::kib(fd_shared::routes::ROUTES.iter().map(|r| r.function.max_body_bytes()).max().unwrap_or(0)));
+    let https = endpoints.base().starts_with("https://");
+    let sign_in = Arc::new(SignInService::new(store.clone(), session_secret, endpoints));
     let services = Arc::new(Services {
         scim: ScimService::new(store.clone(), pepper),
-        sign_in: SignInService::new(store, session_secret, endpoints),
+        web: fd_web::WebService::new(store, Arc::clone(&sign_in)),
+        sign_in,
+        https,
         public_origin,
         body_budget: Arc::new(Semaphore::new(body_budget_kib as usize)),
         body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),

@@ -21,7 +21,11 @@ pub struct Services {
     /// The SCIM functions' service.
     pub scim: ScimService,
     /// The sign-in function's service.
-    pub sign_in: SignInService,
+    pub sign_in: Arc<SignInService>,
+    /// The web function's service (the address book).
+    pub web: fd_web::WebService,
+    /// Whether the public URL is HTTPS (the address book then sends HSTS).
+    pub https: bool,
     /// `scheme://authority` of the public URL: the origin every handler sees, whatever the client's `Host`.
     pub public_origin: String,
     /// Request bodies held in memory at once, in KiB: a flood of large bodies waits here, not in RAM.
@@ -106,6 +110,7 @@ pub async fn route(services: &Services, request: http::Request<Incoming>) -> htt
         Function::ScimPatch => scim_patch::handle(scim, request).await,
         Function::ScimDelete => scim_delete::handle(scim, request).await,
         Function::SamlAcs => saml_acs::handle(&services.sign_in, request).await,
+        Function::Web => web::handle(&services.web, request, services.https).await,
     };
     match response {
         Ok(response) => from_lambda_response(response),

@@ -17,7 +17,13 @@ pub enum StartError {
 /// Manager secret `FD_SESSION_SECRET_ID` (fetched in the background from init on), under the public base URL
 /// `FD_PUBLIC_URL`. Also starts logging.
 pub async fn lambda_service() -> Result<SignInService, StartError> {
+    Ok(lambda_parts().await?.1)
+}
+
+/// The store and the sign-in service over it, as [`lambda_service`] builds them (the web function builds its
+/// address book over the same store).
+pub async fn lambda_parts() -> Result<(std::sync::Arc<dyn fd_shared::store::Store>, SignInService), StartError> {
     let (store, session_secret) = lambda_sign_in_parts().await?;
     let endpoints = SpEndpoints::new(&public_url_from_env()?)?;
-    Ok(SignInService::new(store, session_secret, endpoints))
+    Ok((store.clone(), SignInService::new(store, session_secret, endpoints)))
 }

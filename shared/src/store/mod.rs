@@ -349,6 +349,8 @@ pub trait SessionStore: Send + Sync {
 pub trait AddressBookStore: Send + Sync {
     /// A company by short name (case-insensitively), or a directory that is a company of its own by its id.
     async fn find_company(&self, short_name: &str) -> Result<Option<Company>, StoreError>;
+    /// A directory by id (the signed-in person's, to find their company).
+    async fn find_directory(&self, id: &str) -> Result<Option<Directory>, StoreError>;
     /// The directories of a company ([`Directory::company_key`]), ordered by name then id.
     async fn company_directories(&self, company_key: &str) -> Result<Vec<Directory>, StoreError>;
     /// A number per directory that every user write of that directory changes (in the write's own transaction):

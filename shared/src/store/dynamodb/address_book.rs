@@ -10,6 +10,10 @@ impl AddressBookStore for DynamoStore {
         AdminStore::get_company(self, short_name).await
     }
 
+    async fn find_directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
+        AdminStore::get_directory(self, id).await
+    }
+
     async fn company_directories(&self, company_key: &str) -> Result<Vec<Directory>, StoreError> {
         let all = AdminStore::list_directories(self).await?;
         Ok(all.into_iter().filter(|d| d.company_key() == company_key).collect())

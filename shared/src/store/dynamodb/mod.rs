@@ -15,7 +15,7 @@
 //! | display name    | `DIR#<dir>` | `DNAME#<folded name>`   | `ids` (string set): the users bearing that displayName        |
 //! | AuthnRequest    | `DIR#<dir>` | `SAMLREQ#<sha256 of id>`| `expiresAt` (TTL)                                             |
 //! | seen assertion  | `DIR#<dir>` | `SAMLID#<sha256 of id>` | `expiresAt` (TTL)                                             |
-//! | session         | `DIR#<dir>` | `SESSION#<user>#<sha256 of id>` | `created`, `lastUsed`, `device`, `expiresAt` (TTL)    |
+//! | session         | `SESSION#<dir>#<user>` | `<sha256 of id>` | `created`, `lastUsed`, `device`, `storedAtMs`, `expiresAt` (TTL) |
 //! | sessions ended  | `DIR#<dir>` | `SESSIONSOFF#<user>`    | `revokedAtMs`: sessions stored until then are over (deactivation) |
 //! | list continuation | `DIR#<dir>` | `PAGE#<key>#<count>#<startIndex>` | `after` (user id), `expiresAt` (TTL)                          |
 //!
@@ -52,8 +52,8 @@
 //! conditioned on no unexpired item.
 
 use super::{
-    AddressBookStore, AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord, SessionStore,
-    SignInStore, StoreError, UserPage, UserStore,
+    AddressBookStore, AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord,
+    SessionStore, SignInStore, StoreError, UserPage, UserStore,
 };
 use crate::auth::{Credential, KeyHash, KeyRecord, Pepper};
 use crate::scim::manager::display_name_key;

@@ -1,13 +1,15 @@
-//! [`SessionStore`] on DynamoDB: one item per session under its directory, `SESSION#<user id>#<id hash>`, with a
-//! TTL. Deactivation does not look the sessions up: [`UserStore::replace_user`] puts a marker item
+//! [`SessionStore`] on DynamoDB: one item per session, in a partition of the user's sessions
+//! (`SESSION#<directory>#<user id>`, sort key the id hash), with a TTL. Sessions live outside the directory's
+//! partition so that the web function's role can be allowed to change session items and nothing else
+//! (`dynamodb:LeadingKeys` `SESSION#*`). Deactivation does not look the sessions up: [`UserStore::replace_user`] puts a marker item
 //! `SESSIONSOFF#<user id>` (`revokedAtMs`) in its own transaction, and a session stored at or before the marker
 //! (`storedAtMs`, both the store's clock in milliseconds) is ended. Reading a session reads both items in one
 //! `BatchGetItem`.
 
 use super::*;
 
-fn session_sk(user_id: &str, id_hash: &str) -> String {
-    format!("SESSION#{user_id}#{id_hash}")
+fn sessions_pk(directory: &str, user_id: &str) -> String {
+    format!("SESSION#{directory}#{user_id}")
 }
 
 /// The marker that ends a user's sessions created at or before its `revokedAt`.
@@ -16,8 +18,7 @@ pub(super) fn sessions_off_sk(user_id: &str) -> String {
 }
 
 fn session_from_item(directory: &str, user_id: &str, item: &Item) -> Result<SessionRecord, StoreError> {
-    let sk = sort_key_of(item).ok_or_else(|| corrupt("sk"))?;
-    let id_hash = sk.rsplit('#').next().ok_or_else(|| corrupt("sk"))?;
+    let id_hash = sort_key_of(item).ok_or_else(|| corrupt("sk"))?;
     Ok(SessionRecord {
         id_hash: id_hash.to_string(),
         directory: directory.to_string(),
@@ -45,7 +46,7 @@ impl DynamoStore {
 #[async_trait]
 impl SessionStore for DynamoStore {
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        let mut item = primary_key(dir_pk(&session.directory), session_sk(&session.user_id, &session.id_hash));
+        let mut item = primary_key(sessions_pk(&session.directory, &session.user_id), session.id_hash.clone());
         item.insert("created".into(), n(session.created));
         item.insert("lastUsed".into(), n(session.last_used));
         item.insert(TTL_ATTRIBUTE.into(), n(session.expires_at));
@@ -69,16 +70,18 @@ impl SessionStore for DynamoStore {
         id_hash: &str,
         now: i64,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let pk = dir_pk(directory);
-        let key = session_sk(user_id, id_hash);
-        if unusable_key(&key) {
+        let pk = sessions_pk(directory, user_id);
+        if unusable_key(id_hash) || unusable_key(&pk) {
             return Ok(None);
         }
         let items = self
-            .batch_get(vec![primary_key(pk.clone(), key.clone()), primary_key(pk, sessions_off_sk(user_id))])
+            .batch_get(vec![
+                primary_key(pk.clone(), id_hash.to_string()),
+                primary_key(dir_pk(directory), sessions_off_sk(user_id)),
+            ])
             .await?;
         let revoked_at = Self::revoked_at(&items, user_id)?;
-        let Some(item) = items.iter().find(|i| sort_key_of(i) == Some(key.as_str())) else {
+        let Some(item) = items.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(p)) if *p == pk)) else {
             return Ok(None);
         };
         let session = session_from_item(directory, user_id, item)?;
@@ -90,7 +93,7 @@ impl SessionStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(primary_key(dir_pk(directory), session_sk(user_id, id_hash))))
+            .set_key(Some(primary_key(sessions_pk(directory, user_id), id_hash.to_string())))
             .update_expression("SET lastUsed = :now")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", n(now))
@@ -104,10 +107,19 @@ impl SessionStore for DynamoStore {
     }
 
     async fn list_sessions(&self, directory: &str, user_id: &str, now: i64) -> Result<Vec<SessionRecord>, StoreError> {
-        let pk = dir_pk(directory);
-        let items = self.query_all("Query", self.query_prefix(&pk, &format!("SESSION#{user_id}#")), None).await?;
-        let revoked_at =
-            self.get_item(pk, sessions_off_sk(user_id)).await?.map(|i| get_n::<i64>(&i, "revokedAtMs")).transpose()?;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(sessions_pk(directory, user_id)))
+            .consistent_read(true);
+        let items = self.query_all("Query", query, None).await?;
+        let revoked_at = self
+            .get_item(dir_pk(directory), sessions_off_sk(user_id))
+            .await?
+            .map(|i| get_n::<i64>(&i, "revokedAtMs"))
+            .transpose()?;
         let mut sessions = Vec::new();
         for item in &items {
             let session = session_from_item(directory, user_id, item)?;
@@ -124,7 +136,7 @@ impl SessionStore for DynamoStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(primary_key(dir_pk(directory), session_sk(user_id, id_hash))))
+            .set_key(Some(primary_key(sessions_pk(directory, user_id), id_hash.to_string())))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await

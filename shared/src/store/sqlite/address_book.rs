@@ -8,13 +8,19 @@ impl AddressBookStore for SqliteStore {
         AdminStore::get_company(self, short_name).await
     }
 
+    async fn find_directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
+        AdminStore::get_directory(self, id).await
+    }
+
     async fn company_directories(&self, company_key: &str) -> Result<Vec<Directory>, StoreError> {
         self.lock()
             .prepare_cached(
                 "SELECT id, name, created, company FROM directories
                  WHERE company = ?1 OR (company IS NULL AND id = ?1) ORDER BY name, id",
             )
-            .and_then(|mut stmt| stmt.query_map(params![company_key], directory_from_row)?.collect::<Result<Vec<_>, _>>())
+            .and_then(|mut stmt| {
+                stmt.query_map(params![company_key], directory_from_row)?.collect::<Result<Vec<_>, _>>()
+            })
             .map_err(backend)
     }
 

@@ -4,8 +4,8 @@
 //! so concurrent processes serialise on the database lock instead of failing half-way.
 
 use super::{
-    AddressBookStore, AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord, SessionStore,
-    SignInStore, StoreError, UserPage, UserStore,
+    AddressBookStore, AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord,
+    SessionStore, SignInStore, StoreError, UserPage, UserStore,
 };
 use crate::auth::{Credential, KeyHash, KeyRecord};
 use crate::scim::manager::display_name_key;

@@ -230,7 +230,11 @@ impl UserStore for SqliteStore {
         if deleted != 1 {
             return Err(missing_or_changed(&tx, &credential.directory, &previous.id)?);
         }
-        run(&tx, "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2", params![credential.directory, previous.id])?;
+        run(
+            &tx,
+            "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2",
+            params![credential.directory, previous.id],
+        )?;
         bump_users_version(&tx, &credential.directory)?;
         tx.commit()
     }
