@@ -80,6 +80,7 @@ impl UserDoc {
             }
         }
         doc.shift_insert(0, "schemas".into(), Value::Array(schemas));
+        derive_display_name(&mut doc);
         let user = UserDoc(doc);
         user.check_required()?;
         Ok(user)
@@ -150,6 +151,32 @@ impl UserDoc {
                 self.0.insert(attribute.into(), v.clone());
             }
         }
+    }
+}
+
+/// Microsoft Entra ID's standard create has no `displayName` (it is optional in RFC 7643; this server, like
+/// Okta, needs one so that the address book always has a name to show). A missing or blank one is derived: from
+/// `name.formatted`, else "givenName familyName", else `userName`.
+fn derive_display_name(doc: &mut Map<String, Value>) {
+    let present = doc.get("displayName").and_then(Value::as_str).is_some_and(|s| !s.trim().is_empty());
+    if present {
+        return;
+    }
+    let text =
+        |v: Option<&Value>| v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let name = doc.get("name");
+    let derived = text(name.and_then(|n| n.get("formatted")))
+        .or_else(|| {
+            let parts: Vec<String> =
+                [text(name.and_then(|n| n.get("givenName"))), text(name.and_then(|n| n.get("familyName")))]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            (!parts.is_empty()).then(|| parts.join(" "))
+        })
+        .or_else(|| text(doc.get("userName")));
+    if let Some(derived) = derived {
+        doc.insert("displayName".into(), Value::String(derived));
     }
 }
 
@@ -383,13 +410,15 @@ mod tests {
     }
 
     #[test]
-    fn requires_user_name_and_display_name() {
-        for missing in ["userName", "displayName"] {
-            let mut body = valid();
-            body.as_object_mut().unwrap().remove(missing);
-            let err = UserDoc::from_request(body).unwrap_err();
-            assert_eq!((err.status, err.scim_type), (400, Some(ScimType::InvalidValue)), "{missing}");
-        }
+    fn requires_user_name_and_derives_a_missing_display_name() {
+        let mut body = valid();
+        body.as_object_mut().unwrap().remove("userName");
+        let err = UserDoc::from_request(body).unwrap_err();
+        assert_eq!((err.status, err.scim_type), (400, Some(ScimType::InvalidValue)));
+        let mut body = valid();
+        body.as_object_mut().unwrap().remove("displayName");
+        let doc = UserDoc::from_request(body).unwrap();
+        assert!(!doc.display_name().is_empty());
         let mut blank = valid();
         blank["userName"] = json!("   ");
         assert_eq!(UserDoc::from_request(blank).unwrap_err().status, 400);

@@ -618,7 +618,33 @@ fn json_body(req: &ScimRequest<'_>) -> Result<Value, ScimError> {
     if req.body.is_empty() {
         return Err(ScimError::invalid_syntax("A JSON request body is required."));
     }
-    serde_json::from_slice(req.body).map_err(|e| ScimError::invalid_syntax(format!("The body is not valid JSON: {e}.")))
+    // One strict parser at the door (duplicate or case-variant member names, lone surrogates, depth), then the
+    // string hygiene of every string value (control characters, noncharacters), before any validation.
+    let body = fd_input::parse_scim(req.body).map_err(|e| ScimError::invalid_syntax(e.to_string()))?;
+    check_strings(&body).map_err(|e| ScimError::invalid_value(e.to_string()))?;
+    Ok(body)
+}
+
+/// String hygiene over a request document; a PATCH operation's value is checked under the attribute its `path`
+/// names, so that the error names the attribute.
+fn check_strings(body: &Value) -> Result<(), fd_input::TextError> {
+    let multiline = fd_input::is_multiline_attribute;
+    match body.get("Operations").and_then(Value::as_array) {
+        Some(operations) => {
+            for operation in operations {
+                let path = operation.get("path").and_then(Value::as_str).unwrap_or_default();
+                fd_input::check_string("path", path, false)?;
+                if let Some(op) = operation.get("op").and_then(Value::as_str) {
+                    fd_input::check_string("op", op, false)?;
+                }
+                if let Some(value) = operation.get("value") {
+                    fd_input::check_json_strings(value, path, multiline)?;
+                }
+            }
+            Ok(())
+        }
+        None => fd_input::check_json_strings(body, "", multiline),
+    }
 }
 
 /// Maps a store failure to the client's view of it.

@@ -55,6 +55,11 @@ impl Fixture {
         }
     }
 
+    /// An authenticated request with a raw body (which need not be valid JSON).
+    async fn raw(&self, method: Method, path: &str, body: &str) -> ScimResponse {
+        self.service.handle(self.request(method, path, &[], body)).await
+    }
+
     async fn send(&self, method: Method, path: &str, query: &[(&str, &str)], body: Option<Value>) -> ScimResponse {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         self.service.handle(self.request(method, path, query, &body)).await
@@ -832,4 +837,75 @@ async fn relink_heals_every_report_of_the_directory() {
     assert_eq!(f.manager_of(&stale).await, json!({"displayName": "Ada Lovelace"}));
     let again = crate::relink::relink_managers(&*store, &cred, USERS_URL, false).await.unwrap();
     assert_eq!((again.changed, again.linked, again.indexed), (0, 1, 0));
+}
+
+/// Ambiguous documents are refused before anything is validated or stored: duplicate (or case-variant) member
+/// names at any depth, and control characters in any string, on POST, PUT and PATCH alike.
+#[tokio::test]
+async fn ambiguous_documents_and_control_characters_change_nothing() {
+    let f = fixture().await;
+    let ids = f.create_users(vec![("kim@example.com", json!({}))]).await;
+    let path = format!("/Users/{}", ids[0]);
+    let schema = r#""schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]"#;
+    // Two userNames: which one would a proxy, an audit log or this server believe?
+    let twice = format!(r#"{{{schema},"userName":"a@example.com","userName":"b@example.com"}}"#);
+    assert_bad_request(&f.raw(Method::POST, "/Users", &twice).await, ScimType::InvalidSyntax);
+    assert_bad_request(&f.raw(Method::PUT, &path, &twice).await, ScimType::InvalidSyntax);
+    let case_variant = format!(r#"{{{schema},"userName":"a@example.com","USERNAME":"b@example.com"}}"#);
+    assert_bad_request(&f.raw(Method::POST, "/Users", &case_variant).await, ScimType::InvalidSyntax);
+    let nested = format!(r#"{{{schema},"userName":"c@example.com","name":{{"givenName":"A","givenName":"B"}}}}"#);
+    assert_bad_request(&f.raw(Method::POST, "/Users", &nested).await, ScimType::InvalidSyntax);
+    let ops_twice = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations":[{"op":"replace","value":{"title":"A"}}],"Operations":[{"op":"replace","value":{"title":"B"}}]}"#;
+    assert_bad_request(&f.raw(Method::PATCH, &path, ops_twice).await, ScimType::InvalidSyntax);
+    // An escaped NUL, an escaped ESC, DEL: refused, naming the attribute.
+    for bad in [r"k\u0000im@example.com", r"k\u001bim@example.com", "k\u{7f}im@example.com"] {
+        let body = format!(r#"{{{schema},"userName":"{bad}"}}"#);
+        assert_bad_request(&f.raw(Method::POST, "/Users", &body).await, ScimType::InvalidValue);
+        assert_bad_request(&f.raw(Method::PUT, &path, &body).await, ScimType::InvalidValue);
+        let patch = format!(
+            r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{{"op":"replace","path":"userName","value":"{bad}"}}]}}"#
+        );
+        let response = f.raw(Method::PATCH, &path, &patch).await;
+        assert_bad_request(&response, ScimType::InvalidValue);
+        assert!(response.body.unwrap()["detail"].as_str().unwrap().contains("userName"));
+    }
+    // Multi-line attributes keep their line feeds.
+    let address = format!(
+        r#"{{{schema},"userName":"addr@example.com","displayName":"Addr","addresses":[{{"type":"work","streetAddress":"1 Main St\nFloor 2"}}]}}"#
+    );
+    let created = f.raw(Method::POST, "/Users", &address).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    // Nothing of the refused documents was stored.
+    let current = f.call(Method::GET, &path, None, None).await;
+    assert_eq!(current.body.unwrap()["userName"], "kim@example.com");
+    let list = f.send(Method::GET, "/Users", &[], None).await;
+    assert_eq!(list.body.unwrap()["totalResults"], 2);
+}
+
+/// Microsoft Entra ID's documented create has no displayName: it is derived, on create and on PUT.
+#[tokio::test]
+async fn a_missing_display_name_is_derived() {
+    let f = fixture().await;
+    let schema = json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
+    for (body, expected) in [
+        (
+            json!({"schemas": schema, "userName": "a@example.com", "name": {"formatted": "Ms. Ada Lovelace", "givenName": "Ada"}}),
+            "Ms. Ada Lovelace",
+        ),
+        (
+            json!({"schemas": schema, "userName": "b@example.com", "name": {"givenName": "Barbara", "familyName": "Liskov"}}),
+            "Barbara Liskov",
+        ),
+        (json!({"schemas": schema, "userName": "c@example.com", "displayName": "  "}), "c@example.com"),
+        (json!({"schemas": schema, "userName": "d@example.com", "displayName": "Given"}), "Given"),
+    ] {
+        let created = f.call(Method::POST, "/Users", Some(body.clone()), None).await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        let created = created.body.unwrap();
+        assert_eq!(created["displayName"], expected);
+        let id = created["id"].as_str().unwrap().to_string();
+        let replaced = f.call(Method::PUT, &format!("/Users/{id}"), Some(body), None).await;
+        assert_eq!(replaced.body.unwrap()["displayName"], expected);
+    }
 }

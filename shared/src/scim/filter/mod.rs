@@ -250,6 +250,10 @@ mod tests {
     fn rfc_examples_parse_and_evaluate() {
         let cases = [
             (r#"userName eq "bjensen""#, true),
+            // Microsoft Entra ID's unqualified manager filter names the Enterprise User manager (its value).
+            (r#"manager eq "26118915-6090-4610-87e4-49d8ca9f808d""#, true),
+            (r#"manager eq "someone-else""#, false),
+            (r#"department eq "Tour Operations""#, true),
             (r#"name.familyName co "O'Malley""#, true),
             (r#"userName sw "J""#, false),
             (r#"userName sw "B""#, true),

@@ -4,7 +4,9 @@
 
 use super::{AttrPath, CompValue, CompareOp, Filter, MAX_DEPTH, MAX_TERMS};
 use crate::scim::error::ScimError;
-use crate::scim::schema::{AttrType, AttributeDef, SchemaDef, USER_EXTENSIONS, USER_SCHEMA, user_attribute};
+use crate::scim::schema::{
+    AttrType, AttributeDef, ENTERPRISE_USER_SCHEMA, SchemaDef, USER_EXTENSIONS, USER_SCHEMA, user_attribute,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
@@ -292,11 +294,18 @@ pub(super) fn resolve(
         Some((name, sub)) => (name, Some(sub)),
         None => (rest, None),
     };
-    let def = match extension {
-        Some(ext) => ext.attribute(name),
-        None => user_attribute(name),
-    }
-    .ok_or_else(unknown)?;
+    // An unqualified name that is not a core attribute names the Enterprise User attribute of that name: Microsoft
+    // Entra ID filters `manager eq "<id>"` (no core attribute has an enterprise attribute's name).
+    let (extension, def) = match extension {
+        Some(ext) => (Some(ext), ext.attribute(name).ok_or_else(unknown)?),
+        None => match user_attribute(name) {
+            Some(def) => (None, def),
+            None => {
+                let enterprise = USER_EXTENSIONS.iter().find(|e| e.id == ENTERPRISE_USER_SCHEMA).ok_or_else(unknown)?;
+                (Some(*enterprise), enterprise.attribute(name).ok_or_else(unknown)?)
+            }
+        },
+    };
     let sub_attribute = match sub {
         Some(s) => Some(def.sub_attribute(s).ok_or_else(unknown)?.name),
         None => None,
