@@ -3,6 +3,7 @@
 //! `--dynamodb-table` switches to DynamoDB with the standard AWS environment.
 #![forbid(unsafe_code)]
 
+mod dev_idp;
 mod edge_io;
 mod router;
 mod server;
@@ -16,6 +17,7 @@ use fd_signin::{SignInService, SpEndpoints};
 use router::Services;
 use server::Limits;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -37,6 +39,12 @@ struct Args {
     /// never from a client's Host header (default `http://ADDR`).
     #[arg(long, env = "FD_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Serve a development identity provider at /dev-idp (local runs only: it signs in anyone it is asked to).
+    #[arg(long)]
+    dev_idp: bool,
+    /// The development IdP's private key (created on first use), as `fd-dev-idp` uses it.
+    #[arg(long, env = "FD_DEV_IDP_KEY", default_value = ".fd-data/dev-idp-key.pem")]
+    dev_idp_key: PathBuf,
     /// Connections open at once; more wait until one closes.
     #[arg(long, default_value_t = 512)]
     max_connections: usize,
@@ -91,12 +99,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .saturating_mul(1024)
         .max(router::kib(fd_shared::routes::ROUTES.iter().map(|r| r.function.max_body_bytes()).max().unwrap_or(0)));
     let https = endpoints.base().starts_with("https://");
+    let dev_idp = if args.dev_idp {
+        let idp = dev_idp::LocalIdp::load(&args.dev_idp_key, SpEndpoints::new(&public_url)?)?;
+        tracing::warn!("development IdP at /dev-idp: it signs in anyone; never expose this server");
+        Some(idp)
+    } else {
+        None
+    };
     let sign_in = Arc::new(SignInService::new(store.clone(), session_secret, endpoints));
     let services = Arc::new(Services {
         scim: ScimService::new(store.clone(), pepper),
         web: fd_web::WebService::new(store, Arc::clone(&sign_in)),
         sign_in,
         https,
+        dev_idp,
         public_origin,
         body_budget: Arc::new(Semaphore::new(body_budget_kib as usize)),
         body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),

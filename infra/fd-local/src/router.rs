@@ -26,6 +26,8 @@ pub struct Services {
     pub web: fd_web::WebService,
     /// Whether the public URL is HTTPS (the address book then sends HSTS).
     pub https: bool,
+    /// The development IdP, with `--dev-idp`.
+    pub dev_idp: Option<crate::dev_idp::LocalIdp>,
     /// `scheme://authority` of the public URL: the origin every handler sees, whatever the client's `Host`.
     pub public_origin: String,
     /// Request bodies held in memory at once, in KiB: a flood of large bodies waits here, not in RAM.
@@ -52,6 +54,9 @@ pub async fn route(services: &Services, request: http::Request<Incoming>) -> htt
         .and_then(|()| edge::check_host(&hosts, parts.version != Version::HTTP_10))
     {
         return refused(refusal);
+    }
+    if let Some(idp) = services.dev_idp.as_ref().filter(|_| parts.uri.path() == crate::dev_idp::PATH) {
+        return idp.answer(parts.uri.query().unwrap_or_default());
     }
     let Some(route) = routes::find(parts.method.as_str(), parts.uri.path()) else {
         // API Gateway answers unrouted requests itself, the same way.
