@@ -37,7 +37,7 @@ pub fn page(book: &CompanyBook, signed_in: &SignedIn, sessions: &[SessionRecord]
                     tr {
                         td {
                             (session.device)
-                            @if session.id_hash == current { " " span.badge { "This session" } }
+                            @if session.id_hash == current { " " span.badge.current { "This session" } }
                         }
                         td { (when(session.created)) }
                         td { (when(session.last_used)) }

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Address-book search latency over HTTP: fd-local (release, SQLite) with N people in one company.
+
+    python3 bench/search.py [--people 10000] [--rounds 200] [--bin target/release]
+
+Starts fd-local pinned to one core (taskset -c 1 when available), creates a company with one directory, provisions
+N synthetic people over SCIM (as Okta would), signs in through fd-dev-idp, then times GET /api/contacts and
+GET /api/facets for 1-, 2- and 3-letter prefixes and multi-word queries, sequentially on one keep-alive
+connection from this process (on the other core). The first request of each query (which may build the company's
+index) is left out of the figures and reported separately as the cold build. Prints p50/p99 per query class and writes
+bench/results/search.json. A benchmark, not a test: it asserts nothing about the figures.
+"""
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+GIVEN = ["Ada", "Alan", "Grace", "Charles", "Emmy", "Sofia", "José", "Maria", "Jan", "Pieter", "Anna", "Lars",
+         "Mei", "Hiroshi", "Fatima", "Omar", "Priya", "Ravi", "Chloé", "Zoë", "Björn", "Søren", "Łukasz", "Ines"]
+FAMILY = ["Lovelace", "Turing", "Hopper", "Babbage", "Noether", "Kovalevskaya", "Müller", "García", "de Vries",
+          "Jansen", "Smith", "Nakamura", "Khan", "Haddad", "Patel", "Iyer", "Dubois", "Straße", "Nowak", "Rossi"]
+TITLES = ["Engineer", "Analyst", "Manager", "Director", "Designer", "Accountant", "Recruiter", "Scientist"]
+DEPARTMENTS = ["Engineering", "Finance", "Sales", "Marketing", "Research", "Support", "Legal", "People"]
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--people", type=int, default=10000)
+    ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--bin", default="target/release")
+    args = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    bin_dir = os.path.join(root, args.bin)
+    data = tempfile.mkdtemp(prefix="fd-search-bench-")
+    port = 3000 + random.randint(1000, 4000)
+    url = f"http://127.0.0.1:{port}"
+    pin = ["taskset", "-c", "1"] if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1 else []
+    server = subprocess.Popen(pin + [os.path.join(bin_dir, "fd-local"), "--data-dir", data, "--addr", f"127.0.0.1:{port}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        server.stdout.readline()
+        admin = [os.path.join(bin_dir, "fd-admin"), "--data-dir", data]
+        run(admin + ["company", "create", "bench", "--name", "Bench Corp"])
+        directory = json.loads(run(admin + ["directory", "create", "Okta", "--company", "bench", "--json"]))["id"]
+        token = json.loads(run(admin + ["key", "create", "--directory", directory, "--name", "Okta", "--json"]))["token"]
+        env = dict(os.environ, FD_DEV_IDP_KEY=os.path.join(data, "dev-idp-key.pem"))
+        cert = os.path.join(data, "idp.pem")
+        with open(cert, "w") as f:
+            f.write(run([os.path.join(bin_dir, "fd-dev-idp"), "certificate"], env=env))
+        run(admin + ["saml", "set", "--directory", directory, "--login-url", f"{url}/dev-idp", "--certificate", cert,
+                     "--public-url", url])
+
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        rng = random.Random(7)
+        started = time.time()
+        for i in range(args.people):
+            given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+            body = json.dumps({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                "userName": f"user{i}@bench.example", "displayName": f"{given} {family}",
+                "name": {"givenName": given, "familyName": family}, "title": rng.choice(TITLES), "active": True,
+                "emails": [{"value": f"user{i}@bench.example", "type": "work", "primary": True}],
+                "phoneNumbers": [{"value": f"+31 20 {rng.randint(100, 999)} {rng.randint(1000, 9999)}", "type": "work"}],
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": rng.choice(DEPARTMENTS)},
+            })
+            conn.request("POST", "/scim/v2/Users", body,
+                         {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 201:
+                sys.exit(f"create {i}: {response.status}")
+        seeded = time.time() - started
+
+        form = run([os.path.join(bin_dir, "fd-dev-idp"), "response", "--directory", directory, "--user",
+                    "user0@bench.example", "--public-url", url, "--format", "form"], env=env)
+        conn.request("POST", f"/saml/{directory}/acs", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        response.read()
+        cookie = response.getheader("Set-Cookie").split(";")[0]
+
+        def timed(path):
+            t = time.perf_counter()
+            conn.request("GET", path, headers={"Cookie": cookie})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                sys.exit(f"{path}: {r.status}")
+            return (time.perf_counter() - t) * 1000
+
+        cold = timed("/api/contacts?q=a")
+        classes = {
+            "1 letter": ["a", "m", "s", "j", "k"],
+            "2 letters": ["ad", "ma", "st", "jo", "ku"],
+            "3 letters": ["ada", "mar", "str", "jos", "mül"],
+            "multi-word": ["ada love", "maria gar", "jan de", "engineer sales", "+31 20"],
+        }
+        results = {"people": args.people, "seed_seconds": round(seeded, 1), "cold_first_search_ms": round(cold, 2)}
+        for endpoint in ["contacts", "facets"]:
+            for name, queries in classes.items():
+                samples = []
+                for q in queries:
+                    path = f"/api/{endpoint}?q={urllib.parse.quote(q)}"
+                    timed(path)
+                    samples += [timed(path) for _ in range(args.rounds)]
+                samples.sort()
+                p50 = statistics.median(samples)
+                p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+                results[f"{endpoint} {name}"] = {"p50_ms": round(p50, 3), "p99_ms": round(p99, 3)}
+                print(f"{endpoint:9} {name:11} p50 {p50:7.3f} ms   p99 {p99:7.3f} ms")
+        print(f"cold first search (index build) {cold:.1f} ms; seeding {seeded:.1f} s")
+        os.makedirs(os.path.join(root, "bench", "results"), exist_ok=True)
+        with open(os.path.join(root, "bench", "results", f"search-{args.people}.json"), "w") as f:
+            json.dump(results, f, indent=2)
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
