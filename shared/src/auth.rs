@@ -143,11 +143,11 @@ impl Credential {
     /// Parses an `Authorization` header value and hashes the secret.
     pub fn from_authorization(header: Option<&str>, pepper: &Pepper) -> Result<Self, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
-        let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::Malformed)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
+        // Exactly `Bearer <token>`: one space, no surrounding or inner whitespace (nothing is resolved by trimming).
+        let (scheme, token) = header.split_once(' ').ok_or(AuthError::Malformed)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.chars().any(char::is_whitespace) {
             return Err(AuthError::Malformed);
         }
-        let token = token.trim();
         let mut parts = token.splitn(4, '_');
         let (Some(TOKEN_PREFIX), Some(directory), Some(key_id), Some(secret)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -239,10 +239,16 @@ mod tests {
             format!("Bearer fd_{dir}_{key}"),
             format!("Bearer fd_{dir}_{key}_short"),
             format!("Bearer fd_NOTHEX_{key}_{secret}"),
+            // Whitespace is never trimmed away: one space after the scheme, none in or around the token.
+            format!("Bearer   fd_{dir}_{key}_{secret}"),
+            format!(" Bearer fd_{dir}_{key}_{secret}"),
+            format!("Bearer fd_{dir}_{key}_{secret} "),
+            format!("Bearer fd_{dir}_{key}_{secret}\t"),
+            format!("Bearer\tfd_{dir}_{key}_{secret}"),
         ] {
             assert_eq!(Credential::from_authorization(Some(&bad), &p), Err(AuthError::Malformed), "{bad}");
         }
-        let ok = format!("bearer   fd_{dir}_{key}_{secret}");
+        let ok = format!("bearer fd_{dir}_{key}_{secret}");
         assert!(Credential::from_authorization(Some(&ok), &p).is_ok());
     }
 

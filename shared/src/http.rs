@@ -56,13 +56,24 @@ fn scim_request<'a>(request: &'a Request, scim_path: &'a str) -> ScimRequest<'a>
         method: request.method().clone(),
         path: scim_path,
         query,
-        authorization: header(headers, AUTHORIZATION.as_str()),
+        authorization: single_header(headers, AUTHORIZATION.as_str()),
         content_type: header(headers, CONTENT_TYPE.as_str()),
         if_match: header(headers, IF_MATCH.as_str()),
         if_none_match: header(headers, IF_NONE_MATCH.as_str()),
         body: request.body().as_ref(),
         base_url: format!("{}{SCIM_BASE_PATH}", origin(request)),
     }
+}
+
+/// A header that must appear at most once: a repeated one reads as empty (and so fails whatever checks it), never as
+/// whichever copy came first.
+fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?;
+    if values.next().is_some() {
+        return Some("");
+    }
+    first.to_str().ok()
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

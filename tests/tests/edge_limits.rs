@@ -138,6 +138,17 @@ async fn routing_and_locations_never_come_from_the_host_header() {
     assert_scim_error(status, &head, &body, 400);
     let (status, head, body) = raw(&server, b"GET /scim/v2/Users HTTP/1.1\r\n\r\n").await;
     assert_scim_error(status, &head, &body, 400);
+    // Two Authorization headers are refused, whichever comes first (the valid one included).
+    let (status, head, body) = raw(
+        &server,
+        format!(
+            "GET /scim/v2/Users HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nAuthorization: Bearer x\r\n\r\n",
+            server.addr()
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_scim_error(status, &head, &body, 401);
     // A valid but foreign Host is never reflected: locations come from the public URL.
     let user =
         r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"host@example.com","displayName":"H"}"#;

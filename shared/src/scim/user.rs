@@ -83,6 +83,10 @@ impl UserDoc {
         derive_display_name(&mut doc);
         let user = UserDoc(doc);
         user.check_required()?;
+        let size = serde_json::to_vec(&user.0).map_or(usize::MAX, |bytes| bytes.len());
+        if size > MAX_DOCUMENT_BYTES {
+            return Err(ScimError::payload_too_large(MAX_DOCUMENT_BYTES));
+        }
         Ok(user)
     }
 
@@ -153,6 +157,11 @@ impl UserDoc {
         }
     }
 }
+
+/// The largest user document stored (serialised), whatever built it (POST, PUT or the result of a PATCH): the
+/// request body limit. A DynamoDB user item (the document, its keys and metadata) and its userName claim (a copy)
+/// then stay far inside the 400 KB item limit.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 
 /// Microsoft Entra ID's standard create has no `displayName` (it is optional in RFC 7643; this server, like
 /// Okta, needs one so that the address book always has a name to show). A missing or blank one is derived: from

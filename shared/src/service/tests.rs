@@ -909,3 +909,35 @@ async fn a_missing_display_name_is_derived() {
         assert_eq!(replaced.body.unwrap()["displayName"], expected);
     }
 }
+
+/// A PATCH result is bounded like a PUT body, and removing `active` cannot reactivate anyone.
+#[tokio::test]
+async fn patch_results_are_bounded_and_active_cannot_be_removed() {
+    let f = fixture().await;
+    let ids = f.create_users(vec![("grow@example.com", json!({"active": false}))]).await;
+    let path = format!("/Users/{}", ids[0]);
+    let op =
+        |value: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [value]});
+    let removed = f.call(Method::PATCH, &path, Some(op(json!({"op": "remove", "path": "active"}))), None).await;
+    assert_bad_request(&removed, ScimType::InvalidValue);
+    let removed = f.call(Method::PATCH, &path, Some(op(json!({"op": "Remove", "path": "ACTIVE"}))), None).await;
+    assert_eq!(removed.status, 400);
+    // Adds of many values, each request well under the body limit, used to grow one user without bound: the
+    // first that would cross the document limit is refused.
+    let mut refused = None;
+    for i in 0..40 {
+        let emails: Vec<Value> =
+            (0..10).map(|j| json!({"value": format!("{i}-{j}-{}@example.com", "x".repeat(3900))})).collect();
+        let response =
+            f.call(Method::PATCH, &path, Some(op(json!({"op": "add", "path": "emails", "value": emails}))), None).await;
+        if response.status != 200 {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("the document stops growing");
+    assert_eq!(refused.status, 413, "{:?}", refused.body);
+    let user = f.call(Method::GET, &path, None, None).await.body.unwrap();
+    assert_eq!(user["active"], false);
+    assert!(serde_json::to_vec(&user).unwrap().len() < 2 * crate::scim::user::MAX_DOCUMENT_BYTES);
+}

@@ -58,6 +58,16 @@ pub struct AttrPath {
     pub sub_attribute: Option<String>,
 }
 
+impl AttrPath {
+    /// Whether the path names the core `active` attribute itself.
+    fn is_active(&self) -> bool {
+        self.extension.is_none()
+            && self.attribute.eq_ignore_ascii_case("active")
+            && self.filter.is_none()
+            && self.sub_attribute.is_none()
+    }
+}
+
 /// A PATCH target: the whole resource, a whole extension object, or an attribute.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
@@ -114,6 +124,12 @@ impl PatchRequest {
     pub fn apply(&self, doc: &UserDoc) -> Result<UserDoc, ScimError> {
         let mut attrs = doc.attributes().clone();
         for op in &self.operations {
+            // An unassigned `active` reads as active: removing it would reactivate a deactivated user.
+            if op.kind == OpKind::Remove && matches!(&op.target, Target::Attribute(path) if path.is_active()) {
+                return Err(ScimError::invalid_value(
+                    "\"active\" cannot be removed (that would make the user active): replace it with true or false.",
+                ));
+            }
             apply_operation(&mut attrs, op)?;
         }
         declare_extensions(&mut attrs);
