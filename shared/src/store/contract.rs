@@ -22,6 +22,7 @@ macro_rules! store_contract_tests {
             companies_hold_directories,
             sessions_are_kept_listed_and_ended,
             deactivation_ends_sessions_for_good,
+            new_certificates_and_cleared_sign_in_end_sessions,
             address_book_reads_a_company_and_sees_every_change,
             create_then_get_round_trips,
             credentials_are_checked_on_every_call,
@@ -283,6 +284,37 @@ pub async fn address_book_reads_a_company_and_sees_every_change(store: &dyn Stor
     assert_ne!(v3[1], v2[1], "a delete changes it");
     assert!(store.directory_users(&ids[1]).await.unwrap().is_empty());
     assert_eq!(store.users_versions(&[new_id()]).await.unwrap(), [0]);
+}
+
+pub async fn new_certificates_and_cleared_sign_in_end_sessions(store: &dyn Store) {
+    let (dir, cred) = new_tenant(store, "Contract session ends").await;
+    let (other, other_cred) = new_tenant(store, "Contract session stays").await;
+    let ada = create(store, &cred, user("ada@example.com")).await;
+    let bob = create(store, &other_cred, user("bob@example.com")).await;
+    let config = saml_config("https://example.okta.com/app/x/sso/saml");
+    store.set_saml_config(&dir.id, &config).await.unwrap();
+    let now = now_unix();
+    let first = session(&dir.id, &ada.id, now - 10);
+    let elsewhere = session(&other.id, &bob.id, now - 10);
+    store.create_session(&first).await.unwrap();
+    store.create_session(&elsewhere).await.unwrap();
+    // Another login URL, the same keys: sessions stay.
+    let moved = SamlConfig { login_url: "https://example.okta.com/other".into(), ..config.clone() };
+    store.set_saml_config(&dir.id, &moved).await.unwrap();
+    assert!(store.get_session(&dir.id, &ada.id, &first.id_hash, now).await.unwrap().is_some());
+    // New keys: every session of the directory ends, and no other directory's.
+    let rotated = SamlConfig { certificates: vec!["another".into()], ..moved };
+    store.set_saml_config(&dir.id, &rotated).await.unwrap();
+    assert_eq!(store.get_session(&dir.id, &ada.id, &first.id_hash, now).await.unwrap(), None);
+    assert!(store.list_sessions(&dir.id, &ada.id, now).await.unwrap().is_empty());
+    assert!(store.get_session(&other.id, &bob.id, &elsewhere.id_hash, now).await.unwrap().is_some());
+    // A later session works, until sign-in is cleared.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let second = session(&dir.id, &ada.id, now + 1);
+    store.create_session(&second).await.unwrap();
+    assert!(store.get_session(&dir.id, &ada.id, &second.id_hash, now + 2).await.unwrap().is_some());
+    store.clear_saml_config(&dir.id).await.unwrap();
+    assert_eq!(store.get_session(&dir.id, &ada.id, &second.id_hash, now + 2).await.unwrap(), None);
 }
 
 pub async fn create_then_get_round_trips(store: &dyn Store) {

@@ -175,12 +175,13 @@ pub trait AdminStore: Send + Sync {
     async fn list_keys(&self, directory: &str) -> Result<Vec<KeyRecord>, StoreError>;
     /// Marks a key revoked at `at` (RFC 3339); [`StoreError::NotFound`] if it does not exist.
     async fn revoke_key(&self, directory: &str, key_id: &str, at: &str) -> Result<(), StoreError>;
-    /// Sets the directory's SAML configuration; [`StoreError::NotFound`] if the directory does not exist.
+    /// Sets the directory's SAML configuration; [`StoreError::NotFound`] if the directory does not exist. When the
+    /// trusted certificates change, the directory's sessions end (they were vouched for by the old keys).
     async fn set_saml_config(&self, directory: &str, config: &SamlConfig) -> Result<(), StoreError>;
     /// The directory's SAML configuration, if sign-in is configured.
     async fn saml_config(&self, directory: &str) -> Result<Option<SamlConfig>, StoreError>;
-    /// Removes the directory's SAML configuration (sign-in stops); [`StoreError::NotFound`] if the directory
-    /// does not exist.
+    /// Removes the directory's SAML configuration (sign-in stops, and the directory's sessions end);
+    /// [`StoreError::NotFound`] if the directory does not exist.
     async fn clear_saml_config(&self, directory: &str) -> Result<(), StoreError>;
 }
 

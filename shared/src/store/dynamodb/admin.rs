@@ -159,6 +159,11 @@ impl AdminStore for DynamoStore {
 
     async fn set_saml_config(&self, directory: &str, config: &SamlConfig) -> Result<(), StoreError> {
         let json = serde_json::to_string(config).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let previous = AdminStore::saml_config(self, directory).await?;
+        if previous.is_some_and(|old| old.certificates != config.certificates) {
+            // The marker first: should the update then fail, sessions have ended (fail closed).
+            self.end_directory_sessions(directory).await?;
+        }
         self.update_directory(directory, "SET #saml = :saml", Some(s(json))).await
     }
 
@@ -171,6 +176,10 @@ impl AdminStore for DynamoStore {
     }
 
     async fn clear_saml_config(&self, directory: &str) -> Result<(), StoreError> {
+        if AdminStore::get_directory(self, directory).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        self.end_directory_sessions(directory).await?;
         self.update_directory(directory, "REMOVE #saml", None).await
     }
 }

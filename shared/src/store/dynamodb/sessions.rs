@@ -12,10 +12,14 @@ fn sessions_pk(directory: &str, user_id: &str) -> String {
     format!("SESSION#{directory}#{user_id}")
 }
 
-/// The marker that ends a user's sessions created at or before its `revokedAt`.
+/// The marker that ends a user's sessions stored at or before its `revokedAtMs`.
 pub(super) fn sessions_off_sk(user_id: &str) -> String {
     format!("SESSIONSOFF#{user_id}")
 }
+
+/// The marker that ends every session of the directory stored at or before its `revokedAtMs` (its SAML
+/// configuration was cleared or its certificates changed). `*` is never a user id.
+const DIRECTORY_SESSIONS_OFF_SK: &str = "SESSIONSOFF#*";
 
 fn session_from_item(directory: &str, user_id: &str, item: &Item) -> Result<SessionRecord, StoreError> {
     let id_hash = sort_key_of(item).ok_or_else(|| corrupt("sk"))?;
@@ -31,10 +35,30 @@ fn session_from_item(directory: &str, user_id: &str, item: &Item) -> Result<Sess
 }
 
 impl DynamoStore {
-    /// When the user's sessions were last ended by a deactivation, if ever (milliseconds).
+    /// When the user's sessions were last ended, by a deactivation or for the whole directory, if ever
+    /// (milliseconds): the later of the two markers among `items`.
     fn revoked_at(items: &[Item], user_id: &str) -> Result<Option<i64>, StoreError> {
-        let marker = sessions_off_sk(user_id);
-        items.iter().find(|i| sort_key_of(i) == Some(marker.as_str())).map(|i| get_n(i, "revokedAtMs")).transpose()
+        let markers = [sessions_off_sk(user_id), DIRECTORY_SESSIONS_OFF_SK.to_string()];
+        let mut latest: Option<i64> = None;
+        for item in items.iter().filter(|i| sort_key_of(i).is_some_and(|sk| markers.iter().any(|m| m == sk))) {
+            let at: i64 = get_n(item, "revokedAtMs")?;
+            latest = Some(latest.map_or(at, |l| l.max(at)));
+        }
+        Ok(latest)
+    }
+
+    /// Ends every session of the directory (a marker: see the module documentation).
+    pub(super) async fn end_directory_sessions(&self, directory: &str) -> Result<(), StoreError> {
+        let mut marker = primary_key(dir_pk(directory), DIRECTORY_SESSIONS_OFF_SK.to_string());
+        marker.insert("revokedAtMs".into(), n(crate::time::now_unix_millis()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(marker))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem", e))?;
+        Ok(())
     }
 
     fn user_session_valid(item: &Item, session: &SessionRecord, revoked_at: Option<i64>, now: i64) -> bool {
@@ -78,6 +102,7 @@ impl SessionStore for DynamoStore {
             .batch_get(vec![
                 primary_key(pk.clone(), id_hash.to_string()),
                 primary_key(dir_pk(directory), sessions_off_sk(user_id)),
+                primary_key(dir_pk(directory), DIRECTORY_SESSIONS_OFF_SK.to_string()),
             ])
             .await?;
         let revoked_at = Self::revoked_at(&items, user_id)?;
@@ -115,11 +140,13 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":pk", s(sessions_pk(directory, user_id)))
             .consistent_read(true);
         let items = self.query_all("Query", query, None).await?;
-        let revoked_at = self
-            .get_item(dir_pk(directory), sessions_off_sk(user_id))
-            .await?
-            .map(|i| get_n::<i64>(&i, "revokedAtMs"))
-            .transpose()?;
+        let markers = self
+            .batch_get(vec![
+                primary_key(dir_pk(directory), sessions_off_sk(user_id)),
+                primary_key(dir_pk(directory), DIRECTORY_SESSIONS_OFF_SK.to_string()),
+            ])
+            .await?;
+        let revoked_at = Self::revoked_at(&markers, user_id)?;
         let mut sessions = Vec::new();
         for item in &items {
             let session = session_from_item(directory, user_id, item)?;

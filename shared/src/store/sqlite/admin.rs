@@ -133,6 +133,15 @@ impl AdminStore for SqliteStore {
         let conn = self.lock();
         let tx = Tx::write(&conn)?;
         directory_exists(&tx, directory)?;
+        let previous: Option<String> = tx
+            .query_row("SELECT config FROM saml_configs WHERE directory = ?1", params![directory], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        let previous_certificates =
+            previous.and_then(|json| serde_json::from_str::<SamlConfig>(&json).ok()).map(|c| c.certificates);
+        if previous_certificates.is_some_and(|old| old != config.certificates) {
+            run(&tx, "DELETE FROM sessions WHERE directory = ?1", params![directory])?;
+        }
         run(
             &tx,
             "INSERT INTO saml_configs (directory, config) VALUES (?1, ?2)
@@ -158,6 +167,7 @@ impl AdminStore for SqliteStore {
         let tx = Tx::write(&conn)?;
         directory_exists(&tx, directory)?;
         run(&tx, "DELETE FROM saml_configs WHERE directory = ?1", params![directory])?;
+        run(&tx, "DELETE FROM sessions WHERE directory = ?1", params![directory])?;
         tx.commit()
     }
 }
