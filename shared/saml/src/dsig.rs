@@ -35,6 +35,7 @@ use crate::c14n::ExcC14n;
 use crate::consts::*;
 use crate::error::SamlError;
 use crate::keys::TrustedKeys;
+use crate::read::attribute;
 
 /// Which legacy algorithms are allowed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,8 +64,7 @@ pub(crate) fn verify_enveloped(
     if signature.parent() != Some(element) {
         return Err(unsupported("signature is not a direct child of the signed element"));
     }
-    let id = element
-        .attribute("ID")
+    let id = attribute(element, "ID")
         .filter(|id| !id.is_empty())
         .ok_or_else(|| SamlError::Malformed("signed element has no ID".into()))?;
 
@@ -102,7 +102,7 @@ pub(crate) fn verify_enveloped(
     no_element_children(sig_method)?;
 
     // <Reference URI="#ID">: Transforms, DigestMethod, DigestValue
-    let uri = reference.attribute("URI").ok_or_else(|| unsupported("Reference without URI"))?;
+    let uri = attribute(reference, "URI").ok_or_else(|| unsupported("Reference without URI"))?;
     if uri.strip_prefix('#') != Some(id) {
         return Err(unsupported("Reference URI does not point at the enveloping element"));
     }
@@ -187,7 +187,7 @@ fn expect_next<'a, 'i>(it: &mut impl Iterator<Item = Node<'a, 'i>>, name: &str) 
 }
 
 fn algorithm<'a>(node: Node<'a, '_>) -> Result<&'a str, SamlError> {
-    node.attribute("Algorithm")
+    attribute(node, "Algorithm")
         .ok_or_else(|| SamlError::UnsupportedSignature(format!("ds:{} without Algorithm", node.tag_name().name())))
 }
 
@@ -220,7 +220,7 @@ fn exc_c14n_params(node: Node<'_, '_>) -> Result<BTreeSet<String>, SamlError> {
                 return Err(SamlError::UnsupportedSignature("unexpected content in canonicalization method".into()));
             }
             seen_inclusive = true;
-            let list = c.attribute("PrefixList").unwrap_or("");
+            let list = attribute(c, "PrefixList").unwrap_or("");
             for (n, token) in list.split(is_xml_space).filter(|t| !t.is_empty()).enumerate() {
                 if n >= MAX_INCLUSIVE_PREFIXES {
                     return Err(SamlError::UnsupportedSignature("too many InclusiveNamespaces prefixes".into()));

@@ -2,8 +2,10 @@
 //!
 //! [`SamlError`] separates input that is not a SAML response at all (the caller answers `400 Bad Request`,
 //! see [`SamlError::is_not_saml`]) from responses that were understood and refused (`403 Forbidden`).
-//! The messages are meant for logs, not for end users: they never contain key material, but they may contain
-//! values taken from the (possibly hostile) response, truncated.
+//! The messages are meant for logs, not for end users. They never contain key material, and never a value taken
+//! from the response that could carry personal data: the checks on the assertion and the envelope use fixed texts
+//! (a status code is quoted only by its SAML 2.0 name, such as `AuthnFailed`). Parser and signature-shape errors
+//! may name XML constructs or algorithm URIs. [`SamlError::kind`] gives a value-free name for every variant.
 
 /// Why a `SAMLResponse` was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +89,20 @@ pub enum SamlError {
     /// A validity window has not started yet (`NotBefore`, `IssueInstant` in the future), allowing for skew.
     #[error("not yet valid: {0}")]
     NotYetValid(String),
+
+    /// `Assertion/@IssueInstant` is older than [`crate::ValidationConfig::max_assertion_age`] plus clock skew.
+    #[error("assertion too old: IssueInstant is beyond the maximum assertion age")]
+    AssertionTooOld,
+
+    /// A validity window (`Conditions` or `SubjectConfirmationData`) is empty, or longer than
+    /// [`crate::ValidationConfig::max_assertion_lifetime`].
+    #[error("validity window refused: {0}")]
+    ValidityWindow(&'static str),
+
+    /// No `InResponseTo` (unsolicited response) while IdP-initiated sign-in is turned off
+    /// ([`crate::ValidationConfig::allow_idp_initiated`]).
+    #[error("unsolicited response (no InResponseTo) while IdP-initiated sign-in is turned off")]
+    IdpInitiatedDisabled,
 }
 
 impl SamlError {
@@ -122,6 +138,9 @@ impl SamlError {
             SamlError::InResponseTo(_) => "in_response_to",
             SamlError::Expired(_) => "expired",
             SamlError::NotYetValid(_) => "not_yet_valid",
+            SamlError::AssertionTooOld => "assertion_too_old",
+            SamlError::ValidityWindow(_) => "validity_window",
+            SamlError::IdpInitiatedDisabled => "idp_initiated_disabled",
         }
     }
 }
@@ -144,17 +163,4 @@ pub enum ConfigError {
     /// Serializing a request or metadata failed.
     #[error("serialization failed: {0}")]
     Serialize(String),
-}
-
-/// Shorten a value taken from a response for an error message.
-pub(crate) fn clip(s: &str) -> String {
-    const MAX: usize = 120;
-    if s.len() <= MAX {
-        return s.to_owned();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }

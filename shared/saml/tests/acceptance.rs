@@ -142,3 +142,23 @@ fn http_status_classification() {
     assert!(!e.is_not_saml());
     assert_eq!(e.http_status(), 403);
 }
+
+#[test]
+fn times_with_a_zone_offset_are_compared_as_instants() {
+    // The same instants written with +01:00 instead of Z: accepted, and `not_on_or_after` is returned in UTC.
+    use time::format_description::well_known::Rfc3339;
+    let o = opts(SignMode::AssertionOnly);
+    let end = o.now + o.lifetime;
+    let utc = fd_saml::dev_idp::fmt_time(end);
+    let plus_one = time::OffsetDateTime::parse(&utc, &Rfc3339)
+        .unwrap()
+        .to_offset(time::UtcOffset::from_hms(1, 0, 0).unwrap())
+        .format(&Rfc3339)
+        .unwrap();
+    assert!(plus_one.ends_with("+01:00"), "{plus_one}");
+    let xml = sign_template(&idp().response_template(&o).replace(&utc, &plus_one), SignMode::AssertionOnly);
+    assert!(xml.contains(&plus_one));
+    let v = assert_accepted(check_xml(&xml));
+    assert_eq!(v.not_on_or_after.offset(), time::UtcOffset::UTC);
+    assert_eq!(fd_saml::dev_idp::fmt_time(v.not_on_or_after), utc);
+}
