@@ -131,6 +131,15 @@ enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List the users whose userName the identity rule refuses (RFC 8265 IdentifierClass, no mapping: no
+    /// surrounding or inner whitespace, no invisible or compatibility characters). Such users were provisioned
+    /// before the rule; they cannot sign in until their client sends a valid userName.
+    CheckNames {
+        #[arg(long)]
+        directory: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Where the deployment is reachable: the SP's URLs derive from it.
@@ -178,6 +187,10 @@ enum SamlCommand {
         /// Accept SHA-1 signatures and digests (legacy IdPs only).
         #[arg(long)]
         allow_sha1: bool,
+        /// Accept only answers to this service's own sign-in requests: no sign-in from Okta's dashboard tile, and no
+        /// login CSRF.
+        #[arg(long)]
+        sp_initiated_only: bool,
         #[command(flatten)]
         public_url: PublicUrlArg,
         #[arg(long)]
@@ -227,6 +240,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (store, pepper) = config.open().await?;
             let public_url = public_url.resolve(&config)?;
             relink_managers(&*store, &pepper, &directory, !no_reindex, &public_url, json).await
+        }
+        Command::Users(UsersCommand::CheckNames { directory, json: as_json }) => {
+            let (store, _) = config.open().await?;
+            require_directory(&*store, &directory).await?;
+            let mut refused = Vec::new();
+            for user in store.directory_users(&directory).await? {
+                if let Err(reason) = fd_input::check_user_name(user.doc.user_name()) {
+                    refused.push((user.id.clone(), user.doc.user_name().to_string(), reason.to_string()));
+                }
+            }
+            if as_json {
+                let rows: Vec<_> = refused
+                    .iter()
+                    .map(|(id, name, reason)| json!({"id": id, "userName": name, "reason": reason}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else if refused.is_empty() {
+                println!("Every userName of directory {directory} follows the identity rule.");
+            } else {
+                for (id, name, reason) in &refused {
+                    println!("{id}\t{name:?}\t{reason}");
+                }
+            }
+            Ok(())
         }
         Command::Company(command) => {
             let (store, _) = config.open().await?;
@@ -457,6 +494,7 @@ async fn saml(store: &dyn Store, config: &StoreConfig, command: SamlCommand) -> 
             idp_entity_id,
             relay_state_allow_list,
             allow_sha1,
+            sp_initiated_only,
             public_url,
             json,
         } => {
@@ -465,7 +503,14 @@ async fn saml(store: &dyn Store, config: &StoreConfig, command: SamlCommand) -> 
                 .iter()
                 .map(|path| std::fs::read_to_string(path).with_context(|| path.display().to_string()))
                 .collect::<Result<Vec<_>, _>>()?;
-            let settings = SamlSettings { login_url, certificates, idp_entity_id, relay_state_allow_list, allow_sha1 };
+            let settings = SamlSettings {
+                login_url,
+                certificates,
+                idp_entity_id,
+                relay_state_allow_list,
+                allow_sha1,
+                sp_initiated_only,
+            };
             let public_url = public_url.resolve(config)?;
             let saml_config = settings.check(fd_shared::time::now_rfc3339())?;
             store.set_saml_config(&directory, &saml_config).await?;
@@ -506,6 +551,7 @@ async fn show_saml(store: &dyn Store, directory: &str, public_url: &str, json: b
                 "certificate_sha256": fingerprints,
                 "relay_state_allow_list": config.as_ref().map(|c| c.relay_state_allow_list.clone()).unwrap_or_default(),
                 "allow_sha1": config.as_ref().is_some_and(|c| c.allow_sha1),
+                "sp_initiated_only": config.as_ref().is_some_and(|c| c.sp_initiated_only),
             })
         );
         return Ok(());
@@ -531,6 +577,9 @@ async fn show_saml(store: &dyn Store, directory: &str, public_url: &str, json: b
             }
             if config.allow_sha1 {
                 println!("SHA-1 signatures accepted (legacy).");
+            }
+            if config.sp_initiated_only {
+                println!("SP-initiated sign-in only (Okta's dashboard tile is refused).");
             }
         }
     }

@@ -36,6 +36,8 @@ pub struct SamlSettings {
     pub idp_entity_id: Option<String>,
     pub relay_state_allow_list: Vec<String>,
     pub allow_sha1: bool,
+    /// Refuse IdP-initiated (unsolicited) responses.
+    pub sp_initiated_only: bool,
 }
 
 impl SamlSettings {
@@ -65,6 +67,7 @@ impl SamlSettings {
             idp_entity_id,
             relay_state_allow_list: self.relay_state_allow_list,
             allow_sha1: self.allow_sha1,
+            sp_initiated_only: self.sp_initiated_only,
             updated: now_rfc3339,
         })
     }
@@ -80,7 +83,7 @@ pub fn validation_policy(
     let mut policy = ValidationConfig::new(endpoints.entity_id(directory), endpoints.acs_url(directory), keys);
     policy.idp_entity_id = config.idp_entity_id.clone();
     policy.allow_sha1 = config.allow_sha1;
-    Ok(policy)
+    Ok(policy.with_idp_initiated(!config.sp_initiated_only))
 }
 
 /// SHA-256 fingerprints (lowercase hex) of the configured certificates.

@@ -66,6 +66,8 @@ enum Refusal {
     Replay,
     #[error("no user of this directory has the asserted userName")]
     UnknownUser,
+    #[error("the NameID is not a valid userName (identity rule)")]
+    InvalidNameId,
     #[error("the user is deactivated")]
     Inactive,
     #[error("store: {0}")]
@@ -256,7 +258,13 @@ impl SignInService {
         if !self.store.record_assertion(directory, &verified.assertion_id, keep_until, now_unix).await? {
             return Err(Refusal::Replay);
         }
+        // The NameID must be a valid userName under the identity rule, and name the user exactly under it: a
+        // look-alike (KELVIN SIGN for K, fullwidth forms, invisible characters) never signs in as someone else.
+        fd_input::check_user_name(&verified.name_id).map_err(|_| Refusal::InvalidNameId)?;
         let user = self.store.sign_in_user(directory, &verified.name_id).await?.ok_or(Refusal::UnknownUser)?;
+        if !fd_input::same_identity(&verified.name_id, user.doc.user_name()) {
+            return Err(Refusal::UnknownUser);
+        }
         if !user.doc.active() {
             return Err(Refusal::Inactive);
         }

@@ -285,6 +285,37 @@ async fn sp_initiated_sign_in_answers_an_outstanding_request_once() {
     assert_refused(&world.post_acs(&tenant.directory, &signed(idp(), &crossed), None).await, 403);
 }
 
+/// A directory that accepts SP-initiated sign-in only refuses Okta's unsolicited responses (login CSRF closed),
+/// and still signs in people who start at its login page.
+#[tokio::test]
+async fn a_directory_can_refuse_idp_initiated_sign_in() {
+    let world = World::new();
+    let tenant = world.tenant(idp(), |s| s.sp_initiated_only = true).await;
+    world.user(&tenant, "ada@example.com", true).await;
+    let tile = response_for(&tenant.directory, "ada@example.com");
+    assert_refused(&world.post_acs(&tenant.directory, &signed(idp(), &tile), None).await, 403);
+    let login = world.get(&format!("/saml/{}/login", tenant.directory), None).await;
+    let mut answer = response_for(&tenant.directory, "ada@example.com");
+    answer.in_response_to = Some(request_id_of(&login));
+    let response = world.post_acs(&tenant.directory, &signed(idp(), &answer), None).await;
+    assert_eq!(response.status().as_u16(), 303, "{}", body_text(&response));
+}
+
+/// A NameID that only looks like a user's name (KELVIN SIGN for K, fullwidth letters) never signs in as them.
+#[tokio::test]
+async fn look_alike_name_ids_never_sign_in() {
+    let world = World::new();
+    let tenant = world.tenant(idp(), |_| {}).await;
+    world.user(&tenant, "kim@example.com", true).await;
+    for look_alike in ["\u{212A}im@example.com", "\u{ff4b}im@example.com", "kim@example.com\u{200b}"] {
+        let response = response_for(&tenant.directory, look_alike);
+        let refused = world.post_acs(&tenant.directory, &signed(idp(), &response), None).await;
+        assert_refused(&refused, 403);
+    }
+    let genuine = response_for(&tenant.directory, "KIM@example.com");
+    assert_eq!(world.post_acs(&tenant.directory, &signed(idp(), &genuine), None).await.status().as_u16(), 303);
+}
+
 #[tokio::test]
 async fn relay_state_is_followed_only_when_safe() {
     let world = World::new();

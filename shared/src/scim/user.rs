@@ -83,6 +83,8 @@ impl UserDoc {
         derive_display_name(&mut doc);
         let user = UserDoc(doc);
         user.check_required()?;
+        // One rule for who a userName is (RFC 8265 IdentifierClass, no mapping): see fd_input::identity.
+        fd_input::check_user_name(user.user_name()).map_err(|e| ScimError::invalid_value(e.to_string()))?;
         let size = serde_json::to_vec(&user.0).map_or(usize::MAX, |bytes| bytes.len());
         if size > MAX_DOCUMENT_BYTES {
             return Err(ScimError::payload_too_large(MAX_DOCUMENT_BYTES));

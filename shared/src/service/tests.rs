@@ -941,3 +941,27 @@ async fn patch_results_are_bounded_and_active_cannot_be_removed() {
     assert_eq!(user["active"], false);
     assert!(serde_json::to_vec(&user).unwrap().len() < 2 * crate::scim::user::MAX_DOCUMENT_BYTES);
 }
+
+/// One identity rule for userNames: look-alikes and invisible characters are refused at provisioning.
+#[tokio::test]
+async fn look_alike_user_names_are_refused() {
+    let f = fixture().await;
+    f.create_users(vec![("kim@example.com", json!({}))]).await;
+    for bad in [
+        "\u{212A}im@example.com",
+        "kim@example.com ",
+        " kim@example.com",
+        "kim@\u{a0}example.com",
+        "k\u{200b}im@example.com",
+        "k\u{ad}im@example.com",
+        "kim\u{200f}@example.com",
+        "\u{ff4b}im@example.com",
+    ] {
+        let mut body = user(json!({}));
+        body["userName"] = json!(bad);
+        let created = f.call(Method::POST, "/Users", Some(body), None).await;
+        assert_bad_request(&created, ScimType::InvalidValue);
+    }
+    let list = f.send(Method::GET, "/Users", &[], None).await;
+    assert_eq!(list.body.unwrap()["totalResults"], 1);
+}

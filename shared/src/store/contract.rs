@@ -708,6 +708,7 @@ fn saml_config(login_url: &str) -> SamlConfig {
         idp_entity_id: Some("http://www.okta.com/exk1".to_string()),
         relay_state_allow_list: vec!["https://app.example.com/".to_string()],
         allow_sha1: false,
+        sp_initiated_only: true,
         updated: crate::time::now_rfc3339(),
     }
 }

@@ -102,6 +102,10 @@ pub struct SamlConfig {
     /// Accept SHA-1 digests and RSA-SHA1 signatures (off unless the directory opts in).
     #[serde(default)]
     pub allow_sha1: bool,
+    /// Accept only answers to this service's own AuthnRequests (SP-initiated sign-in), never an unsolicited
+    /// response (Okta's dashboard tile): closes login CSRF, at the cost of the tile.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sp_initiated_only: bool,
     /// RFC 3339 time of the last change.
     pub updated: String,
 }
