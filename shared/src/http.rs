@@ -28,9 +28,10 @@ pub async fn handle_scim(service: &ScimService, verb: Method, request: Request) 
         let response = if method != verb {
             render(&ScimResponse::error(&ScimError::method_not_allowed()))
         } else {
-            match path.strip_prefix(SCIM_BASE_PATH) {
-                Some(scim_path) if scim_path.is_empty() || scim_path.starts_with('/') => {
-                    render(&service.handle(scim_request(&request, scim_path)).await)
+            match (path.strip_prefix(SCIM_BASE_PATH), strict_query(request.uri().query().unwrap_or_default())) {
+                (Some(_), Err(error)) => render(&ScimResponse::error(&error)),
+                (Some(scim_path), Ok(query)) if scim_path.is_empty() || scim_path.starts_with('/') => {
+                    render(&service.handle(scim_request(&request, scim_path, query)).await)
                 }
                 _ => render(&ScimResponse::error(&ScimError::not_found("Not a SCIM endpoint."))),
             }
@@ -48,10 +49,8 @@ pub async fn handle_scim(service: &ScimService, verb: Method, request: Request) 
     .await
 }
 
-fn scim_request<'a>(request: &'a Request, scim_path: &'a str) -> ScimRequest<'a> {
+fn scim_request<'a>(request: &'a Request, scim_path: &'a str, query: Vec<(String, String)>) -> ScimRequest<'a> {
     let headers = request.headers();
-    let query =
-        request.uri().query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
     ScimRequest {
         method: request.method().clone(),
         path: scim_path,
@@ -74,6 +73,32 @@ fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         return Some("");
     }
     first.to_str().ok()
+}
+
+/// Decodes a query string (`application/x-www-form-urlencoded`) strictly: a name or value whose percent-decoding is
+/// not UTF-8 is refused (400, `invalidFilter` for `filter`), never replaced by U+FFFD.
+pub fn strict_query(query: &str) -> Result<Vec<(String, String)>, ScimError> {
+    let mut pairs = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |text: &str| -> Option<String> {
+            let spaced = text.replace('+', " ");
+            String::from_utf8(percent_encoding::percent_decode_str(&spaced).collect()).ok()
+        };
+        let Some(name) = decode(name) else {
+            return Err(ScimError::invalid_value("A query parameter name is not UTF-8 once percent-decoded."));
+        };
+        let Some(value) = decode(value) else {
+            let detail = format!("The \"{name}\" parameter is not UTF-8 once percent-decoded.");
+            return Err(if name.eq_ignore_ascii_case("filter") {
+                ScimError::invalid_filter(detail)
+            } else {
+                ScimError::invalid_value(detail)
+            });
+        };
+        pairs.push((name, value));
+    }
+    Ok(pairs)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -125,4 +150,28 @@ pub fn render(response: &ScimResponse) -> Response<Body> {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"Federated Directory\""));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_decode_strictly() {
+        let pairs = strict_query("filter=userName%20eq%20%22ada%22&count=2&a+b=c+d&empty").unwrap_or_default();
+        assert_eq!(
+            pairs,
+            [
+                ("filter".to_string(), "userName eq \"ada\"".to_string()),
+                ("count".into(), "2".into()),
+                ("a b".into(), "c d".into()),
+                ("empty".into(), String::new())
+            ]
+        );
+        let bad = strict_query("filter=userName%20eq%20%22%FF%22").unwrap_err();
+        assert_eq!((bad.status, bad.scim_type.map(|t| t.as_str())), (400, Some("invalidFilter")));
+        assert_eq!(strict_query("count=%C3").unwrap_err().scim_type.map(|t| t.as_str()), Some("invalidValue"));
+        assert!(strict_query("%FF=1").is_err());
+        assert_eq!(strict_query("q=%C3%A9").unwrap_or_default()[0].1, "é");
+    }
 }

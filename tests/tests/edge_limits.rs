@@ -121,6 +121,17 @@ async fn oversized_targets_headers_and_bodies_are_scim_errors() {
     )
     .await;
     assert_scim_error(status, &head, &body, 401);
+    // A filter whose percent-decoding is not UTF-8 is an invalid filter, not zero results.
+    let (status, head, body) = raw(
+        &server,
+        format!(
+            "GET /scim/v2/Users?filter=userName%20eq%20%22%FF%22 HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_scim_error(status, &head, &body, 400);
+    assert!(body.contains("invalidFilter"), "{body}");
     // Unparseable request lines are SCIM errors too.
     let (status, head, body) = raw(&server, b"GET /scim/v2/Users HTTP/9.9 x\r\n\r\n").await;
     assert_scim_error(status, &head, &body, 400);

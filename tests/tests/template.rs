@@ -280,3 +280,19 @@ async fn bootstrap_creates_the_table_the_template_defines() {
     assert_eq!(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
     assert_eq!(pitr.as_deref(), Some("ENABLED"));
 }
+
+/// API Gateway throttles every route, and the unauthenticated sign-in routes harder.
+#[test]
+fn routes_are_throttled() {
+    let t = template();
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    assert_eq!(reference(&api["DefaultRouteSettings"]["ThrottlingRateLimit"]), "ApiRateLimit");
+    assert_eq!(reference(&api["DefaultRouteSettings"]["ThrottlingBurstLimit"]), "ApiBurstLimit");
+    for route in ["POST /saml/{directory}/acs", "GET /saml/{directory}/login"] {
+        let settings = &api["RouteSettings"][route];
+        assert_eq!(reference(&settings["ThrottlingRateLimit"]), "SignInRateLimit", "{route}");
+        assert!(fd_shared::routes::ROUTES.iter().any(|r| format!("{} {}", r.method, r.path) == route), "{route}");
+    }
+    let limit = |name: &str| t["Parameters"][name]["Default"].as_u64().unwrap();
+    assert!(limit("SignInRateLimit") < limit("ApiRateLimit"));
+}
