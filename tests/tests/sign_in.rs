@@ -54,13 +54,24 @@ fn no_redirects() -> reqwest::Client {
 }
 
 async fn post_acs(server: &LocalServer, directory: &str, form: String) -> reqwest::Response {
-    no_redirects()
+    post_acs_with_cookie(server, directory, form, None).await
+}
+
+/// Posts to the ACS as the browser that started an SP-initiated sign-in: with its request cookie.
+async fn post_acs_with_cookie(
+    server: &LocalServer,
+    directory: &str,
+    form: String,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut request = no_redirects()
         .post(format!("{}/saml/{directory}/acs", server.origin()))
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap()
+        .body(form);
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    request.send().await.unwrap()
 }
 
 async fn me(server: &LocalServer, cookie: &str) -> (u16, Value) {
@@ -174,10 +185,15 @@ async fn sign_in(backend: Backend) {
     let location = header(&login, "location").unwrap();
     assert!(location.starts_with(&format!("{IDP_SSO_URL}?SAMLRequest=")), "{location}");
     let request_id = authn_request_id(&location);
+    // Starting a sign-in stores nothing: the request travels in a sealed cookie, which the answer must bring.
+    let request_cookie = header(&login, "set-cookie").unwrap().split(';').next().unwrap().to_string();
+    assert!(request_cookie.starts_with("fd_saml_request="), "{request_cookie}");
     let answer = idp.form(&directory, "ada@example.com", &["--in-response-to", &request_id]).await;
-    assert_eq!(post_acs(&server, &directory, answer).await.status(), 303);
+    assert_eq!(post_acs(&server, &directory, answer.clone()).await.status(), 403, "without the browser's cookie");
+    let answer = idp.form(&directory, "ada@example.com", &["--in-response-to", &request_id]).await;
+    assert_eq!(post_acs_with_cookie(&server, &directory, answer, Some(&request_cookie)).await.status(), 303);
     let again = idp.form(&directory, "ada@example.com", &["--in-response-to", &request_id]).await;
-    assert_eq!(post_acs(&server, &directory, again).await.status(), 403);
+    assert_eq!(post_acs_with_cookie(&server, &directory, again, Some(&request_cookie)).await.status(), 403);
 
     // Deactivated by Okta: the session stops working at once, and sign-in is refused.
     let patch = json!({

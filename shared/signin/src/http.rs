@@ -80,7 +80,8 @@ async fn dispatch(service: &SignInService, request: &Request, path: &str) -> Res
     let now = OffsetDateTime::now_utc();
     let outcome = match route {
         Route::Acs(directory) => {
-            service.acs(directory, header(CONTENT_TYPE), request.body().as_ref(), header(USER_AGENT), now).await
+            let body = request.body().as_ref();
+            service.acs(directory, header(CONTENT_TYPE), body, header(COOKIE), header(USER_AGENT), now).await
         }
         Route::Login(directory) => {
             let relay_state = query_param(request, "RelayState");
@@ -100,13 +101,13 @@ fn query_param(request: &Request, name: &str) -> Option<String> {
 /// Renders an outcome. Nothing here is cacheable: sign-in responses carry one-time state.
 pub fn render(outcome: SignInResponse) -> Response<Body> {
     let mut response = match outcome {
-        SignInResponse::Redirect { location, set_cookie } => {
+        SignInResponse::Redirect { location, set_cookies } => {
             let mut response = empty(StatusCode::SEE_OTHER);
             if let Ok(location) = HeaderValue::from_str(&location) {
                 response.headers_mut().insert(LOCATION, location);
             }
-            if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-                response.headers_mut().insert(SET_COOKIE, cookie);
+            for cookie in set_cookies.iter().filter_map(|c| HeaderValue::from_str(c).ok()) {
+                response.headers_mut().append(SET_COOKIE, cookie);
             }
             response
         }

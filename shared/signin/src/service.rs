@@ -8,7 +8,7 @@
 use crate::config::validation_policy;
 use crate::endpoints::SpEndpoints;
 use crate::relay;
-use crate::session::{Session, SessionKey};
+use crate::session::{OutstandingRequest, Session, SessionKey};
 use fd_saml::{MAX_ENCODED_RESPONSE_LEN, MAX_RELAY_STATE_LEN, SamlError};
 use fd_shared::auth::is_id;
 use fd_shared::scim::user::UserRecord;
@@ -30,7 +30,7 @@ pub const METADATA_CONTENT_TYPE: &str = "application/samlmetadata+xml";
 #[derive(Debug, Clone, PartialEq)]
 pub enum SignInResponse {
     /// `303 See Other` to `location`, setting the session cookie when signed in.
-    Redirect { location: String, set_cookie: Option<String> },
+    Redirect { location: String, set_cookies: Vec<String> },
     /// `200` SP metadata XML.
     Metadata(String),
     /// `200` the signed-in user's SCIM resource.
@@ -220,10 +220,11 @@ impl SignInService {
         directory: &str,
         content_type: Option<&str>,
         body: &[u8],
+        cookie_header: Option<&str>,
         user_agent: Option<&str>,
         now: OffsetDateTime,
     ) -> SignInResponse {
-        match self.try_acs(directory, content_type, body, user_agent, now).await {
+        match self.try_acs(directory, content_type, body, cookie_header, user_agent, now).await {
             Ok(response) => response,
             Err(refusal) => {
                 refusal.log(directory, "acs");
@@ -237,6 +238,7 @@ impl SignInService {
         directory: &str,
         content_type: Option<&str>,
         body: &[u8],
+        cookie_header: Option<&str>,
         user_agent: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<SignInResponse, Refusal> {
@@ -250,7 +252,15 @@ impl SignInService {
             fd_saml::validate_response(form.saml_response.as_bytes(), &policy, now).map_err(Refusal::Saml)?;
         let now_unix = now.unix_timestamp();
         if let Some(request_id) = &verified.in_response_to {
-            if !self.store.take_saml_request(directory, request_id, now_unix).await? {
+            // An answer to a request this browser started here, answered once.
+            let key = self.session_key().await?;
+            let outstanding = cookie_header.and_then(|header| OutstandingRequest::open(header, &key, now_unix));
+            let Some(outstanding) = outstanding.filter(|o| o.directory == directory && o.request_id == *request_id)
+            else {
+                return Err(Refusal::UnknownRequest);
+            };
+            let once = format!("request:{}", outstanding.request_id);
+            if !self.store.record_assertion(directory, &once, outstanding.expires_at, now_unix).await? {
                 return Err(Refusal::UnknownRequest);
             }
         }
@@ -293,7 +303,11 @@ impl SignInService {
             sp_initiated = verified.in_response_to.is_some(),
             "signed in"
         );
-        Ok(SignInResponse::Redirect { location, set_cookie: Some(session.set_cookie(&key, now_unix)) })
+        let mut set_cookies = vec![session.set_cookie(&key, now_unix)];
+        if verified.in_response_to.is_some() {
+            set_cookies.push(OutstandingRequest::clear_cookie(directory));
+        }
+        Ok(SignInResponse::Redirect { location, set_cookies })
     }
 
     /// `GET /saml/{directory}/login`: SP-initiated sign-in, an AuthnRequest by HTTP-Redirect to the IdP.
@@ -328,9 +342,16 @@ impl SignInService {
         let sp = self.endpoints.sp_settings(directory);
         let redirect = fd_saml::authn_request_redirect(&sp, &config.login_url, &request_id, relay_state, now)
             .map_err(Refusal::BadConfig)?;
-        let expires = (now + REQUEST_LIFETIME).unix_timestamp();
-        self.store.remember_saml_request(directory, &request_id, expires).await?;
-        Ok(SignInResponse::Redirect { location: redirect.url, set_cookie: None })
+        // Nothing is stored: the request travels in a sealed cookie bound to this browser (an anonymous request
+        // costs no write), and the ACS consumes it in the replay cache once a signed answer arrives.
+        let key = self.session_key().await?;
+        let outstanding = OutstandingRequest {
+            directory: directory.to_string(),
+            request_id,
+            expires_at: (now + REQUEST_LIFETIME).unix_timestamp(),
+        };
+        let set_cookie = outstanding.set_cookie(&key, now.unix_timestamp());
+        Ok(SignInResponse::Redirect { location: redirect.url, set_cookies: vec![set_cookie] })
     }
 
     /// `GET /saml/{directory}/metadata`: the SP metadata (entity id, ACS URL, NameID format).

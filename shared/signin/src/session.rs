@@ -139,6 +139,75 @@ impl Session {
     }
 }
 
+/// Cookie carrying an outstanding AuthnRequest from `GET /saml/{directory}/login` to the ACS.
+pub const REQUEST_COOKIE_NAME: &str = "fd_saml_request";
+const REQUEST_VERSION: &str = "r1";
+
+/// An AuthnRequest this browser started (SP-initiated sign-in), sealed in a short-lived cookie instead of a store
+/// item: starting a sign-in writes nothing, and the answer must come back to the same browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutstandingRequest {
+    /// The directory signed in to.
+    pub directory: String,
+    /// The AuthnRequest's `ID`.
+    pub request_id: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+impl OutstandingRequest {
+    fn signed(&self) -> String {
+        format!("{REQUEST_VERSION}.{}.{}.{}", self.directory, self.request_id, self.expires_at)
+    }
+
+    /// The `Set-Cookie` value: only sent back to this directory's ACS, `SameSite=None` because the IdP's page posts
+    /// the answer from another site.
+    pub fn set_cookie(&self, key: &SessionKey, now: i64) -> String {
+        let signed = self.signed();
+        let tag = URL_SAFE_NO_PAD.encode(key.mac(b"fd_saml_request\0", &signed));
+        let max_age = (self.expires_at - now).max(0);
+        format!(
+            "{REQUEST_COOKIE_NAME}={signed}.{tag}; Max-Age={max_age}; Path=/saml/{}/acs; HttpOnly; Secure; SameSite=None",
+            self.directory
+        )
+    }
+
+    /// The `Set-Cookie` value removing the cookie of `directory`'s ACS.
+    pub fn clear_cookie(directory: &str) -> String {
+        format!("{REQUEST_COOKIE_NAME}=; Max-Age=0; Path=/saml/{directory}/acs; HttpOnly; Secure; SameSite=None")
+    }
+
+    /// Opens the cookie from a `Cookie` header: `None` if absent, repeated, forged or expired at `now`.
+    pub fn open(cookie_header: &str, key: &SessionKey, now: i64) -> Option<Self> {
+        let mut values = cookie_header
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter(|(name, _)| *name == REQUEST_COOKIE_NAME)
+            .map(|(_, value)| value);
+        let value = values.next()?;
+        if values.next().is_some() || value.len() > MAX_VALUE_LEN {
+            return None;
+        }
+        let (signed, tag) = value.rsplit_once('.')?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        if !bool::from(tag.ct_eq(&key.mac(b"fd_saml_request\0", signed))) {
+            return None;
+        }
+        let mut parts = signed.split('.');
+        let (Some(REQUEST_VERSION), Some(directory), Some(request_id), Some(expires), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let expires_at: i64 = expires.parse().ok()?;
+        (now < expires_at).then(|| Self {
+            directory: directory.to_string(),
+            request_id: request_id.to_string(),
+            expires_at,
+        })
+    }
+}
+
 /// A short description of a browser from its `User-Agent` ("Firefox on Linux"), to tell sessions apart.
 pub fn device_label(user_agent: Option<&str>) -> String {
     let ua = user_agent.unwrap_or_default();
@@ -229,6 +298,24 @@ mod tests {
         for forged in [other_user, longer, other_dir, other_id, format!("{value}x"), String::new(), "v1.a.b.c".into()] {
             assert_eq!(Session::open(&forged, &key(1), 999), None, "{forged}");
         }
+    }
+
+    #[test]
+    fn outstanding_requests_travel_sealed() {
+        let request = OutstandingRequest {
+            directory: "0123456789abcdef0123456789abcdef".into(),
+            request_id: "id0123abcd".into(),
+            expires_at: 1000,
+        };
+        let set = request.set_cookie(&key(1), 400);
+        assert!(set.contains("Path=/saml/0123456789abcdef0123456789abcdef/acs") && set.contains("SameSite=None"));
+        let header = set.split(';').next().unwrap_or_default();
+        assert_eq!(OutstandingRequest::open(header, &key(1), 999), Some(request.clone()));
+        assert_eq!(OutstandingRequest::open(header, &key(1), 1000), None, "expired");
+        assert_eq!(OutstandingRequest::open(header, &key(2), 999), None, "another key");
+        assert_eq!(OutstandingRequest::open(&header.replace("id0123abcd", "id9999"), &key(1), 999), None, "altered");
+        assert_eq!(OutstandingRequest::open(&format!("{header}; {header}"), &key(1), 999), None, "repeated");
+        assert_eq!(OutstandingRequest::open("a=b", &key(1), 999), None);
     }
 
     #[test]

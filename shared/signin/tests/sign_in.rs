@@ -106,18 +106,30 @@ impl World {
     }
 
     async fn post_acs(&self, directory: &str, saml_response: &str, relay_state: Option<&str>) -> Response<Body> {
+        self.post_acs_with_cookie(directory, saml_response, relay_state, None).await
+    }
+
+    /// Posts to the ACS as the browser that started an SP-initiated sign-in does: with its request cookie.
+    async fn post_acs_with_cookie(
+        &self,
+        directory: &str,
+        saml_response: &str,
+        relay_state: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Response<Body> {
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("SAMLResponse", saml_response);
         if let Some(relay_state) = relay_state {
             form.append_pair("RelayState", relay_state);
         }
-        let request = lambda_http::http::Request::builder()
+        let mut builder = lambda_http::http::Request::builder()
             .method("POST")
             .uri(format!("{BASE}/saml/{directory}/acs"))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::Text(form.finish()))
-            .unwrap();
-        self.call(request).await
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(cookie) = cookie {
+            builder = builder.header("cookie", cookie);
+        }
+        self.call(builder.body(Body::Text(form.finish())).unwrap()).await
     }
 
     async fn get(&self, path: &str, cookie: Option<&str>) -> Response<Body> {
@@ -263,30 +275,51 @@ async fn sp_initiated_sign_in_answers_an_outstanding_request_once() {
     assert_eq!(login.status().as_u16(), 303);
     assert!(header(&login, LOCATION).unwrap().contains("&RelayState=%2Fpeople%3Fq%3Dada"));
     let request_id = request_id_of(&login);
+    let cookie = request_cookie(&login);
 
     let mut options = response_for(&tenant.directory, "ada@example.com");
     options.in_response_to = Some(request_id.clone());
-    let response = world.post_acs(&tenant.directory, &signed(idp(), &options), Some("/people?q=ada")).await;
+    let answer = signed(idp(), &options);
+    // The answer must come back to the browser that started the sign-in: without its request cookie, refused.
+    assert_refused(&world.post_acs(&tenant.directory, &answer, Some("/people?q=ada")).await, 403);
+    let response = world.post_acs_with_cookie(&tenant.directory, &answer, Some("/people?q=ada"), Some(&cookie)).await;
     assert_eq!(response.status().as_u16(), 303, "{}", body_text(&response));
     assert_eq!(header(&response, LOCATION), Some("/people?q=ada"));
+    let cleared: Vec<&str> = response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+    assert!(cleared.iter().any(|c| c.starts_with("fd_saml_request=;")), "{cleared:?}");
 
     // A second answer to the same request (a fresh assertion) is refused, as is an answer to no request.
     let mut again = response_for(&tenant.directory, "ada@example.com");
     again.in_response_to = Some(request_id);
-    assert_refused(&world.post_acs(&tenant.directory, &signed(idp(), &again), None).await, 403);
+    assert_refused(
+        &world.post_acs_with_cookie(&tenant.directory, &signed(idp(), &again), None, Some(&cookie)).await,
+        403,
+    );
     let mut unsolicited = response_for(&tenant.directory, "ada@example.com");
     unsolicited.in_response_to = Some("id0000000000000000".into());
-    assert_refused(&world.post_acs(&tenant.directory, &signed(idp(), &unsolicited), None).await, 403);
+    assert_refused(
+        &world.post_acs_with_cookie(&tenant.directory, &signed(idp(), &unsolicited), None, Some(&cookie)).await,
+        403,
+    );
 
     // Another directory's outstanding request does not count here.
     let other_login = world.get(&format!("/saml/{}/login", other.directory), None).await;
     let mut crossed = response_for(&tenant.directory, "ada@example.com");
     crossed.in_response_to = Some(request_id_of(&other_login));
-    assert_refused(&world.post_acs(&tenant.directory, &signed(idp(), &crossed), None).await, 403);
+    let other_cookie = request_cookie(&other_login);
+    assert_refused(
+        &world.post_acs_with_cookie(&tenant.directory, &signed(idp(), &crossed), None, Some(&other_cookie)).await,
+        403,
+    );
 }
 
-/// A directory that accepts SP-initiated sign-in only refuses Okta's unsolicited responses (login CSRF closed),
-/// and still signs in people who start at its login page.
+/// The request cookie a login response sets (`name=value`).
+fn request_cookie(login: &Response<Body>) -> String {
+    let set = header(login, SET_COOKIE).expect("a request cookie");
+    assert!(set.starts_with("fd_saml_request="), "{set}");
+    set.split(';').next().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn a_directory_can_refuse_idp_initiated_sign_in() {
     let world = World::new();
@@ -297,7 +330,8 @@ async fn a_directory_can_refuse_idp_initiated_sign_in() {
     let login = world.get(&format!("/saml/{}/login", tenant.directory), None).await;
     let mut answer = response_for(&tenant.directory, "ada@example.com");
     answer.in_response_to = Some(request_id_of(&login));
-    let response = world.post_acs(&tenant.directory, &signed(idp(), &answer), None).await;
+    let cookie = request_cookie(&login);
+    let response = world.post_acs_with_cookie(&tenant.directory, &signed(idp(), &answer), None, Some(&cookie)).await;
     assert_eq!(response.status().as_u16(), 303, "{}", body_text(&response));
 }
 

@@ -43,7 +43,6 @@ macro_rules! store_contract_tests {
             scans_walk_the_directory_by_id,
             saml_configuration_is_kept_per_directory,
             sign_in_lookups_stay_in_their_directory,
-            saml_requests_are_taken_once,
             assertions_are_recorded_once,
             // Display-name index (manager links).
             display_names_are_found_case_insensitively,
@@ -761,22 +760,6 @@ pub async fn sign_in_lookups_stay_in_their_directory(store: &dyn Store) {
     let seen = store.sign_in_user(&a.id, "ada@example.com").await.unwrap().unwrap();
     assert!(!seen.doc.active());
     assert!(!store.session_user(&a.id, &ada.id).await.unwrap().unwrap().doc.active());
-}
-
-pub async fn saml_requests_are_taken_once(store: &dyn Store) {
-    let (a, _) = new_tenant(store, "Contract AuthnRequest A").await;
-    let (b, _) = new_tenant(store, "Contract AuthnRequest B").await;
-    let now = 1_900_000_000;
-    store.remember_saml_request(&a.id, "_req1", now + 600).await.unwrap();
-    store.remember_saml_request(&a.id, "_req2", now + 600).await.unwrap();
-    store.remember_saml_request(&a.id, "_old", now - 1).await.unwrap();
-
-    assert!(!store.take_saml_request(&b.id, "_req1", now).await.unwrap(), "another directory's request");
-    assert!(store.take_saml_request(&a.id, "_req1", now).await.unwrap());
-    assert!(!store.take_saml_request(&a.id, "_req1", now).await.unwrap(), "taken twice");
-    assert!(!store.take_saml_request(&a.id, "_old", now).await.unwrap(), "expired (not yet deleted by TTL)");
-    assert!(!store.take_saml_request(&a.id, "_never", now).await.unwrap());
-    assert!(!store.take_saml_request(&a.id, "_req2", now + 600).await.unwrap(), "expires at its deadline");
 }
 
 pub async fn assertions_are_recorded_once(store: &dyn Store) {

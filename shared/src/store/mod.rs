@@ -289,12 +289,6 @@ pub trait SignInStore: Send + Sync {
     async fn sign_in_user(&self, directory: &str, user_name: &str) -> Result<Option<UserRecord>, StoreError>;
     /// The user of `directory` with this id.
     async fn session_user(&self, directory: &str, id: &str) -> Result<Option<UserRecord>, StoreError>;
-    /// Remembers an outstanding AuthnRequest id until `expires_at` (Unix seconds).
-    async fn remember_saml_request(&self, directory: &str, request_id: &str, expires_at: i64)
-    -> Result<(), StoreError>;
-    /// Consumes an outstanding, unexpired AuthnRequest id of `directory`: true the first time, false after
-    /// (or if it never existed, or expired before `now`).
-    async fn take_saml_request(&self, directory: &str, request_id: &str, now: i64) -> Result<bool, StoreError>;
     /// Records an accepted assertion id until `expires_at` (Unix seconds): true the first time, false if the
     /// id is already recorded and unexpired at `now` (a replay).
     async fn record_assertion(

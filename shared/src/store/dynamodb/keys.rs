@@ -74,10 +74,6 @@ pub(super) fn after_user(pk: &str, id: &str) -> Item {
     primary_key(pk.to_string(), user_sk(id))
 }
 
-pub(super) fn saml_request_sk(request_id: &str) -> String {
-    format!("SAMLREQ#{}", sha256_hex(request_id))
-}
-
 pub(super) fn assertion_sk(assertion_id: &str) -> String {
     format!("SAMLID#{}", sha256_hex(assertion_id))
 }

@@ -13,7 +13,6 @@
 //! | userName claim  | `DIR#<dir>` | `UNAME#<folded name>`   | a copy of the user: `id`, `doc`, `version`, `created`, `lastModified` |
 //! | user counter    | `DIR#<dir>` | `COUNT#<0..15>`         | `n` (users), `v` (users version: every user write adds 1 to one shard) |
 //! | display name    | `DIR#<dir>` | `DNAME#<folded name>`   | `ids` (string set): the users bearing that displayName        |
-//! | AuthnRequest    | `DIR#<dir>` | `SAMLREQ#<sha256 of id>`| `expiresAt` (TTL)                                             |
 //! | seen assertion  | `DIR#<dir>` | `SAMLID#<sha256 of id>` | `expiresAt` (TTL)                                             |
 //! | session         | `SESSION#<dir>#<user>` | `<sha256 of id>` | `created`, `lastUsed`, `device`, `storedAtMs`, `expiresAt` (TTL) |
 //! | sessions ended  | `DIR#<dir>` | `SESSIONSOFF#<user>`    | `revokedAtMs`: sessions stored until then are over (deactivation) |
@@ -46,10 +45,10 @@
 //!
 //! # Sign-in
 //!
-//! AuthnRequest ids and accepted assertion ids are single-use items with a TTL. DynamoDB deletes expired items
-//! late (hours; an emulator never), so every condition compares `expiresAt` with the current time itself:
-//! `take_saml_request` is a `DeleteItem` conditioned on an unexpired item, `record_assertion` a `PutItem`
-//! conditioned on no unexpired item.
+//! Accepted assertion ids (and answered AuthnRequest ids, as `request:<id>`) are single-use items with a TTL.
+//! DynamoDB deletes expired items late (hours; an emulator never), so the condition compares `expiresAt` with the
+//! current time itself: `record_assertion` is a `PutItem` conditioned on no unexpired item. Outstanding
+//! AuthnRequests are not stored at all: they travel in a sealed cookie (`fd-signin`).
 
 use super::{
     AddressBookStore, AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord,

@@ -26,42 +26,6 @@ impl SignInStore for DynamoStore {
         self.get_item(dir_pk(directory), user_sk(id)).await?.as_ref().map(user_from_item).transpose()
     }
 
-    async fn remember_saml_request(
-        &self,
-        directory: &str,
-        request_id: &str,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        let mut item = primary_key(dir_pk(directory), saml_request_sk(request_id));
-        item.insert(TTL_ATTRIBUTE.into(), n(expires_at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| sdk_error("PutItem", e))?;
-        Ok(())
-    }
-
-    async fn take_saml_request(&self, directory: &str, request_id: &str, now: i64) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(primary_key(dir_pk(directory), saml_request_sk(request_id))))
-            .condition_expression("attribute_exists(pk) AND #exp > :now")
-            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(sdk_error("DeleteItem", e)),
-        }
-    }
-
     async fn record_assertion(
         &self,
         directory: &str,

@@ -22,34 +22,6 @@ impl SignInStore for SqliteStore {
         Ok(query_users(&self.lock(), &sql, params![directory, id])?.pop())
     }
 
-    async fn remember_saml_request(
-        &self,
-        directory: &str,
-        request_id: &str,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        run(
-            &self.lock(),
-            "INSERT INTO saml_once (directory, kind, id, expires_at) VALUES (?1, 'request', ?2, ?3)
-             ON CONFLICT DO UPDATE SET expires_at = excluded.expires_at",
-            params![directory, request_id, expires_at],
-        )?;
-        Ok(())
-    }
-
-    async fn take_saml_request(&self, directory: &str, request_id: &str, now: i64) -> Result<bool, StoreError> {
-        let conn = self.lock();
-        let tx = Tx::write(&conn)?;
-        let taken = run(
-            &tx,
-            "DELETE FROM saml_once WHERE directory = ?1 AND kind = 'request' AND id = ?2 AND expires_at > ?3",
-            params![directory, request_id, now],
-        )?;
-        purge_expired(&tx, now)?;
-        tx.commit()?;
-        Ok(taken == 1)
-    }
-
     async fn record_assertion(
         &self,
         directory: &str,
