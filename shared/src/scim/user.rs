@@ -18,6 +18,22 @@ pub const MAX_MULTI_VALUES: usize = 100;
 pub struct UserDoc(Map<String, Value>);
 
 impl UserDoc {
+    /// Validates a client's User document (POST and PUT): [`UserDoc::from_request`], and every URN in `schemas`
+    /// must name a schema this server has (the core User and the Enterprise User extension), so that nothing a
+    /// client sends under a schema is silently dropped.
+    pub fn from_client(body: Value) -> Result<Self, ScimError> {
+        if let Some(items) = body.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas"))) {
+            for urn in items.1.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                if !urn.eq_ignore_ascii_case(USER_SCHEMA) && user_extension(urn).is_none() {
+                    return Err(ScimError::invalid_value(format!(
+                        "\"schemas\" lists {urn}, a schema this server does not have (see /Schemas); nothing was stored."
+                    )));
+                }
+            }
+        }
+        Self::from_request(body)
+    }
+
     /// Validates a request body as a full User representation (POST and PUT).
     pub fn from_request(body: Value) -> Result<Self, ScimError> {
         let Value::Object(input) = body else {

@@ -397,7 +397,7 @@ impl ScimService {
         users_url: &str,
     ) -> Result<ScimResponse, ScimError> {
         let projection = Projection::from_query(req.query_pairs())?;
-        let doc = UserDoc::from_request(json_body(req)?)?;
+        let doc = UserDoc::from_client(json_body(req)?)?;
         // A create is one write and no read (Okta's create must cost one call): the manager's name is linked at
         // the user's next PUT, whose read resolves it at no extra cost, or by `fd-admin users relink-managers`.
         let record = UserRecord::new(doc);
@@ -412,7 +412,7 @@ impl ScimService {
         id: &str,
         users_url: &str,
     ) -> Result<ScimResponse, ScimError> {
-        let doc = UserDoc::from_request(json_body(req)?)?;
+        let doc = UserDoc::from_client(json_body(req)?)?;
         // The manager's name is looked up together with the read of the user: a PUT re-resolves the link at no
         // extra store call.
         let manager_name = manager::resolvable_name(&doc).map(str::to_owned);

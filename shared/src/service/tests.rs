@@ -965,3 +965,28 @@ async fn look_alike_user_names_are_refused() {
     let list = f.send(Method::GET, "/Users", &[], None).await;
     assert_eq!(list.body.unwrap()["totalResults"], 1);
 }
+
+/// A schema the server does not have is refused, naming it, rather than accepted and dropped.
+#[tokio::test]
+async fn unknown_schema_urns_are_refused() {
+    let f = fixture().await;
+    let ids = f.create_users(vec![("s@example.com", json!({}))]).await;
+    let custom = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+    let mut body = user(json!({}));
+    body["userName"] = json!("t@example.com");
+    body["schemas"] = json!([crate::scim::schema::USER_SCHEMA, custom]);
+    body[custom] = json!({"badge": "42"});
+    let created = f.call(Method::POST, "/Users", Some(body.clone()), None).await;
+    assert_bad_request(&created, ScimType::InvalidValue);
+    assert!(created.body.unwrap()["detail"].as_str().unwrap().contains(custom));
+    let mut declared_only = body.clone();
+    declared_only.as_object_mut().unwrap().remove(custom);
+    assert_bad_request(
+        &f.call(Method::POST, "/Users", Some(declared_only.clone()), None).await,
+        ScimType::InvalidValue,
+    );
+    let replaced = f.call(Method::PUT, &format!("/Users/{}", ids[0]), Some(declared_only), None).await;
+    assert_bad_request(&replaced, ScimType::InvalidValue);
+    let list = f.send(Method::GET, "/Users", &[], None).await;
+    assert_eq!(list.body.unwrap()["totalResults"], 1);
+}
