@@ -12,7 +12,7 @@ use fd_search::Query;
 use serde_json::{Value, json};
 
 use crate::book::CompanyBook;
-use crate::pages::search::{FILTERS, MAX_FACET_VALUES, facet_label};
+use crate::pages::search::{FILTERS, MAX_FACET_VALUES, facet_label, facet_values};
 use crate::service::{WebResponse, api_error};
 
 /// `GET /api/contacts`.
@@ -50,16 +50,7 @@ pub fn facets(book: &CompanyBook, query: &Query) -> WebResponse {
         Ok(facets) => {
             let mut body = serde_json::Map::new();
             for (name, _) in FILTERS {
-                let values = match name {
-                    "givenName" => &facets.given_name,
-                    "familyName" => &facets.family_name,
-                    "title" => &facets.title,
-                    "manager" => &facets.manager,
-                    "division" => &facets.division,
-                    "department" => &facets.department,
-                    _ => &facets.directory,
-                };
-                let values: Vec<Value> = values
+                let values: Vec<Value> = facet_values(&facets, name)
                     .iter()
                     .map(|v| json!({ "value": v.value, "label": facet_label(book, name, v), "count": v.count }))
                     .collect();

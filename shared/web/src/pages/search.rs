@@ -96,7 +96,8 @@ pub fn page(book: &CompanyBook, _signed_in: &SignedIn, query: &Query) -> WebResp
     super::page(book, "Search", page_for(book, query))
 }
 
-fn facet_values<'a>(facets: &'a fd_search::Facets<'a>, name: &str) -> &'a [FacetValue<'a>] {
+/// The values of the filter named `name` (one of [`FILTERS`]).
+pub fn facet_values<'a>(facets: &'a fd_search::Facets<'a>, name: &str) -> &'a [FacetValue<'a>] {
     match name {
         "givenName" => &facets.given_name,
         "familyName" => &facets.family_name,
