@@ -187,8 +187,8 @@ async fn okta_provisioning(backend: Backend) {
     // Client mistakes get SCIM errors and change nothing.
     let bad_json = server.call_raw("POST", "/Users", t, Some("{\"schemas\": [")).await;
     assert_scim_error(&bad_json, 400, Some("invalidSyntax"));
-    let no_display = json!({"schemas": [USER_SCHEMA], "userName": "x@example.com"});
-    assert_scim_error(&server.call("POST", "/Users", t, Some(&no_display)).await, 400, Some("invalidValue"));
+    let no_user_name = json!({"schemas": [USER_SCHEMA], "displayName": "X"});
+    assert_scim_error(&server.call("POST", "/Users", t, Some(&no_user_name)).await, 400, Some("invalidValue"));
     let bad_filter = server.call("GET", "/Users?filter=userName%20eq", t, None).await;
     assert_scim_error(&bad_filter, 400, Some("invalidFilter"));
     let huge =

@@ -922,6 +922,17 @@ async fn patch_results_are_bounded_and_active_cannot_be_removed() {
     assert_bad_request(&removed, ScimType::InvalidValue);
     let removed = f.call(Method::PATCH, &path, Some(op(json!({"op": "Remove", "path": "ACTIVE"}))), None).await;
     assert_eq!(removed.status, 400);
+    // Removing it from an active user changes nothing and is allowed (RFC 7644: the attribute becomes unassigned).
+    let active = f.create_users(vec![("still@example.com", json!({"active": true}))]).await;
+    let removed = f
+        .call(
+            Method::PATCH,
+            &format!("/Users/{}", active[0]),
+            Some(op(json!({"op": "remove", "path": "active"}))),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{:?}", removed.body);
     // Adds of many values, each request well under the body limit, used to grow one user without bound: the
     // first that would cross the document limit is refused.
     let mut refused = None;

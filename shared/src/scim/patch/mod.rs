@@ -124,10 +124,13 @@ impl PatchRequest {
     pub fn apply(&self, doc: &UserDoc) -> Result<UserDoc, ScimError> {
         let mut attrs = doc.attributes().clone();
         for op in &self.operations {
-            // An unassigned `active` reads as active: removing it would reactivate a deactivated user.
-            if op.kind == OpKind::Remove && matches!(&op.target, Target::Attribute(path) if path.is_active()) {
+            // An unassigned `active` reads as active: removing it from a deactivated user would reactivate them.
+            let removes_active =
+                op.kind == OpKind::Remove && matches!(&op.target, Target::Attribute(path) if path.is_active());
+            if removes_active && !UserDoc::from_stored(attrs.clone()).active() {
                 return Err(ScimError::invalid_value(
-                    "\"active\" cannot be removed (that would make the user active): replace it with true or false.",
+                    "\"active\" cannot be removed from a deactivated user (that would reactivate them): replace it \
+                     with true to reactivate.",
                 ));
             }
             apply_operation(&mut attrs, op)?;
