@@ -54,3 +54,6 @@ cargo test --workspace --features fd-shared/contract-tests --locked
 
 step "SCIM compliance checkers against fd-local"
 FD_BIN_DIR="$REPO/target/debug" infra/scripts/compliance.sh
+
+step "real-browser tests (headless Chromium, axe-core) against fd-local"
+FD_BIN_DIR="$REPO/target/debug" infra/scripts/browser-tests.sh
