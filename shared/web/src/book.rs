@@ -45,23 +45,31 @@ impl CompanyBook {
     }
 }
 
-/// The address books of every company this process has served.
+/// The address books of every company this process has served. Each company has its own lock: a rebuild waits
+/// only for requests of that company, and concurrent requests that find the book stale rebuild it once.
 pub struct Books {
     store: Arc<dyn AddressBookStore>,
     users_url: String,
-    cache: Mutex<HashMap<String, Arc<CompanyBook>>>,
+    cache: std::sync::Mutex<HashMap<String, Slot>>,
 }
+
+/// One company's book, once built, behind the lock its rebuilds take.
+type Slot = Arc<Mutex<Option<Arc<CompanyBook>>>>;
 
 impl Books {
     /// Books over `store`; `users_url` is the SCIM Users URL resources are rendered against.
     pub fn new(store: Arc<dyn AddressBookStore>, users_url: String) -> Self {
-        Self { store, users_url, cache: Mutex::new(HashMap::new()) }
+        Self { store, users_url, cache: std::sync::Mutex::new(HashMap::new()) }
     }
 
     /// The company's current book (`company_key` as [`Directory::company_key`] gives it).
     pub async fn company(&self, company_key: &str) -> Result<Arc<CompanyBook>, StoreError> {
-        let mut cache = self.cache.lock().await;
-        let cached = cache.get(company_key).cloned();
+        let slot = {
+            let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            Arc::clone(cache.entry(company_key.to_string()).or_default())
+        };
+        let mut slot = slot.lock().await;
+        let cached = slot.clone();
         let directories = match &cached {
             Some(book) if book.directories_read.elapsed() < DIRECTORIES_TTL => book.directories.clone(),
             _ => self.store.company_directories(company_key).await?,
@@ -75,7 +83,7 @@ impl Books {
         }
         let company = self.store.find_company(company_key).await?.ok_or(StoreError::NotFound)?;
         let book = Arc::new(self.build(company, directories, versions).await?);
-        cache.insert(company_key.to_string(), Arc::clone(&book));
+        *slot = Some(Arc::clone(&book));
         Ok(book)
     }
 
