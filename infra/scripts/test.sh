@@ -2,9 +2,12 @@
 # Runs every check and test of the project, on a fresh machine as on a developer's:
 #   formatting, clippy (warnings are errors), cfn-lint on template.yaml, the unit and contract tests on SQLite,
 #   the DynamoDB contract and call-budget tests and the end-to-end Okta replay on a local moto server, and the
-#   API Gateway event files through their handlers, and the SCIM compliance checkers (scim2-tester, scim-sanity)
-#   against a throwaway fd-local.
-# It installs what it needs (moto, cfn-lint, signxml and the checkers into .venv; xmlsec1 with apt-get when run as root), starts moto on a free loopback port, and stops it again.
+#   API Gateway event files through their handlers, the crash-safety test, the SCIM compliance checkers
+#   (scim2-tester, scim-sanity) against a throwaway fd-local, the address book in headless Chromium, and a smoke run
+#   of every fuzz target.
+# It installs what it needs (moto, cfn-lint, signxml and the checkers into .venv; xmlsec1, chromium and
+# chromium-driver with apt-get when run as root; selenium, pytest and axe-core; cargo-fuzz), starts moto on a free
+# loopback port, and stops it again.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -57,3 +60,6 @@ FD_BIN_DIR="$REPO/target/debug" infra/scripts/compliance.sh
 
 step "real-browser tests (headless Chromium, axe-core) against fd-local"
 FD_BIN_DIR="$REPO/target/debug" infra/scripts/browser-tests.sh
+
+step "fuzz smoke run (every cargo-fuzz target, a few seconds each, from the committed corpora)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-5}" infra/scripts/fuzz.sh

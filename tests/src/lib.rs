@@ -265,6 +265,39 @@ impl LocalServer {
 
     /// Like [`LocalServer::call`], with a raw body.
     pub async fn call_raw(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        let request = self.request(method, path, token, body);
+        let response = request.send().await.unwrap_or_else(|e| panic!("request failed: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = if text.is_empty() { Value::Null } else { json(&text) };
+        Reply { status, headers, body }
+    }
+
+    /// Like [`LocalServer::call`], but a failed exchange (connection refused or reset, a response cut short or
+    /// not JSON) is an error instead of a panic: for tests in which the server goes away mid-request.
+    pub async fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Reply, String> {
+        let body = body.map(Value::to_string);
+        let request = self.request(method, path, token, body.as_deref());
+        let response = request.send().await.map_err(|e| format!("request failed: {e}"))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.map_err(|e| format!("reading the response failed: {e}"))?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(text.trim()).map_err(|e| format!("not JSON ({e}): {text}"))?
+        };
+        Ok(Reply { status, headers, body })
+    }
+
+    fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> reqwest::RequestBuilder {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut request = self
             .client
@@ -277,16 +310,16 @@ impl LocalServer {
         if let Some(body) = body {
             request = request.header("Content-Type", "application/scim+json; charset=utf-8").body(body.to_string());
         }
-        let response = request.send().await.unwrap_or_else(|e| panic!("request failed: {e}"));
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        let body = if text.is_empty() { Value::Null } else { json(&text) };
-        Reply { status, headers, body }
+        request
     }
 
     /// Stops the server.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+
+    /// Waits for the server to exit (after a signal sent to its [`LocalServer::pid`]) and returns how it ended.
+    pub async fn wait(mut self) -> std::process::ExitStatus {
+        self.child.wait().await.unwrap_or_else(|e| panic!("wait for fd-local: {e}"))
     }
 }

@@ -91,8 +91,13 @@ impl UserDoc {
         }
         for urn in &declared {
             let known = urn.eq_ignore_ascii_case(USER_SCHEMA) || user_extension(urn).is_some();
-            if !known && doc.contains_key(urn.as_str()) {
-                schemas.push(Value::String(urn.clone()));
+            // Listed in another letter case than its attribute: the attribute's spelling is the one kept, so the
+            // document validates again as it is stored.
+            let key = doc.keys().find(|k| k.eq_ignore_ascii_case(urn)).cloned();
+            if let Some(key) = key.filter(|_| !known) {
+                if !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(&key))) {
+                    schemas.push(Value::String(key));
+                }
             }
         }
         doc.shift_insert(0, "schemas".into(), Value::Array(schemas));
@@ -434,6 +439,18 @@ mod tests {
         let doc = UserDoc::from_request(body).unwrap();
         assert_eq!(doc.attributes()["favouriteColour"], "green");
         assert_eq!(doc.attributes()["name"]["pronunciation"], "AY-da");
+    }
+
+    /// Found by fuzzing: a custom schema listed in another letter case than its attribute made a document that did
+    /// not validate again (so a stored user of that shape could never be patched).
+    #[test]
+    fn a_document_validates_again_as_it_is_stored() {
+        let body = json!({"schemas": [USER_SCHEMA, "urn:acme:ext"], "userName": "a", "displayName": "A",
+                          "urn:acme:EXT": {"x": 1}});
+        let doc = UserDoc::from_request(body).unwrap();
+        assert_eq!(doc.attributes()["schemas"], json!([USER_SCHEMA, "urn:acme:EXT"]));
+        let again = UserDoc::from_request(Value::Object(doc.attributes().clone())).unwrap();
+        assert_eq!(again, doc);
     }
 
     #[test]
