@@ -26,24 +26,9 @@ RESULTS_DIR="$BENCH_DIR/results"
 FD_BIN="$ROOT/target/release"
 LOADGEN="$BENCH_DIR/loadgen/target/release/scim-loadgen"
 
-# Pinned Python side: scim2-server and its whole dependency closure, uvicorn with its fast
-# event loop (uvloop) and HTTP parser (httptools) — the best single-worker uvicorn setup.
-PY_REQUIREMENTS="scim2-server==0.8.3
-scim2-models==0.12.3
-pydantic==2.14.4
-pydantic_core==2.50.5
-annotated-types==0.8.0
-typing-inspection==0.4.5
-typing_extensions==4.16.0
-email-validator==2.4.0
-dnspython==2.9.2
-idna==3.20
-lark==1.3.1
-uvicorn==0.54.0
-click==8.5.1
-h11==0.16.0
-uvloop==0.23.0
-httptools==0.9.0"
+# Pinned Python side (scim2-server with its whole dependency closure, uvicorn with uvloop and httptools):
+# bench/requirements.txt. The venv records the file's contents and re-installs when they change.
+PY_REQUIREMENTS_FILE="$BENCH_DIR/requirements.txt"
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -131,10 +116,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     log "creating $VENV"
     python3 -m venv "$VENV"
 fi
+PY_REQUIREMENTS=$(cat "$PY_REQUIREMENTS_FILE")
 if [ "$(cat "$VENV/.bench-requirements" 2>/dev/null)" != "$PY_REQUIREMENTS" ]; then
     log "installing pinned scim2-server / uvicorn into $VENV"
-    printf '%s\n' "$PY_REQUIREMENTS" > "$WORK/requirements.txt"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$WORK/requirements.txt"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$PY_REQUIREMENTS_FILE"
     printf '%s' "$PY_REQUIREMENTS" > "$VENV/.bench-requirements"
 fi
 

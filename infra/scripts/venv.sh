@@ -15,25 +15,11 @@
 #   PYTHON   interpreter used to create the venv (default: python3)
 set -euo pipefail
 
-# --- pinned versions (bump here; the stamp makes the next run reinstall) ---
-BASE_REQS=(
-  "moto[server]==5.2.5"
-  "cfn-lint==1.58.0"
-  # Independent XML-DSig signer for the fd-saml interop tests (shared/saml/tests/sign_with_signxml.py).
-  "signxml==5.2.0"
-)
-DEPLOY_REQS=(
-  "cargo-lambda==1.9.2"
-  "aws-sam-cli==1.170.0"
-)
-# SCIM compliance checkers run by infra/scripts/compliance.sh. Opt-in: they need
-# Python 3.11+ (the base set runs on 3.9), and the tests never use them.
-COMPLIANCE_REQS=(
-  "scim2-tester[httpx2]==0.5.2"
-  "scim-sanity==0.7.4"
-)
+# --- pinned versions: infra/requirements/{base,deploy,compliance}.txt ------
+# (pip requirements files; bump a pin there: the stamps hold the files'
+# contents, so the next run reinstalls).
 # Bump when the install procedure itself changes, to invalidate old stamps.
-STAMP_FORMAT=1
+STAMP_FORMAT=2
 
 usage() {
   sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
@@ -54,19 +40,46 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SCRIPT_DIR/../.." && pwd)"
 VENV="$REPO/.venv"
 
-base_key="v$STAMP_FORMAT ${BASE_REQS[*]}"
-deploy_key="v$STAMP_FORMAT ${DEPLOY_REQS[*]}"
-compliance_key="v$STAMP_FORMAT ${COMPLIANCE_REQS[*]}"
+REQS_DIR="$REPO/infra/requirements"
+base_reqs="$REQS_DIR/base.txt"
+deploy_reqs="$REQS_DIR/deploy.txt"
+compliance_reqs="$REQS_DIR/compliance.txt"
 base_stamp="$VENV/.fd-stamp-base"
 deploy_stamp="$VENV/.fd-stamp-deploy"
 compliance_stamp="$VENV/.fd-stamp-compliance"
 
-# stamp_ok FILE KEY: true when FILE exists and holds exactly KEY (pure bash:
-# the fast path forks nothing).
+# slurp VAR FILE: the whole of FILE into VAR, byte for byte (pure bash: the
+# fast path forks nothing).
+slurp() {
+  IFS= read -r -d '' "$1" <"$2" || true
+}
+
+# reqs_key VAR FILE: the stamp key of the requirements file FILE: the stamp
+# format and the file's whole contents, so that any edit of it changes the key.
+reqs_key() {
+  if [[ ! -f "$2" ]]; then
+    echo "venv.sh: missing requirements file $2" >&2
+    exit 1
+  fi
+  local contents=""
+  slurp contents "$2"
+  printf -v "$1" 'v%s\n%s' "$STAMP_FORMAT" "$contents"
+}
+
+reqs_key base_key "$base_reqs"
+deploy_key="" compliance_key=""
+if (( deploy )) || [[ -f "$deploy_stamp" ]]; then
+  reqs_key deploy_key "$deploy_reqs"
+fi
+if (( compliance )) || [[ -f "$compliance_stamp" ]]; then
+  reqs_key compliance_key "$compliance_reqs"
+fi
+
+# stamp_ok FILE KEY: true when FILE exists and holds exactly KEY.
 stamp_ok() {
   [[ -f "$1" ]] || return 1
-  local have
-  have="$(<"$1")"
+  local have=""
+  slurp have "$1"
   [[ "$have" == "$2" ]]
 }
 
@@ -126,25 +139,41 @@ pip_install() {
 
 # Install everything that is requested in ONE resolver run, so pip picks
 # versions of the shared dependencies (boto3, flask, ...) that satisfy all.
-reqs=("${BASE_REQS[@]}")
+req_files=("$base_reqs")
 if (( deploy )) || [[ -f "$deploy_stamp" ]]; then
   # Keep deploy tools consistent if they were installed before, too.
-  reqs+=("${DEPLOY_REQS[@]}")
+  req_files+=("$deploy_reqs")
   want_deploy=1
 else
   want_deploy=0
 fi
 if (( compliance )) || [[ -f "$compliance_stamp" ]]; then
   # Likewise for the compliance checkers.
-  reqs+=("${COMPLIANCE_REQS[@]}")
+  req_files+=("$compliance_reqs")
   want_compliance=1
 else
   want_compliance=0
 fi
 
+# The requirement lines of the files (comments and blank lines dropped), for
+# the progress message.
+reqs=()
+for file in "${req_files[@]}"; do
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    line="${line%%#*}"
+    read -r -a words <<<"$line"
+    reqs+=("${words[@]}")
+  done <"$file"
+done
+
+pip_args=()
+for file in "${req_files[@]}"; do
+  pip_args+=(-r "$file")
+done
+
 echo "venv.sh: installing ${reqs[*]}" >&2
 rm -f "$base_stamp" "$deploy_stamp" "$compliance_stamp"
-pip_install "${reqs[@]}"
+pip_install "${pip_args[@]}"
 
 printf '%s' "$base_key" >"$base_stamp"
 if (( want_deploy )); then
