@@ -22,5 +22,5 @@ pub mod service;
 pub mod session;
 
 pub use endpoints::SpEndpoints;
-pub use service::{SignInService, SignInUnavailable, SignedIn};
+pub use service::{OpenedSession, SignInService, SignInUnavailable, SignedIn};
 pub use session::SessionKey;

@@ -13,7 +13,7 @@ use fd_saml::{MAX_ENCODED_RESPONSE_LEN, MAX_RELAY_STATE_LEN, SamlError};
 use fd_shared::auth::is_id;
 use fd_shared::scim::user::UserRecord;
 use fd_shared::secret::SecretSource;
-use fd_shared::store::{SessionRecord, SessionStore, SignInStore, Store, StoreError};
+use fd_shared::store::{SessionLookup, SessionRecord, SessionStore, SignInStore, Store, StoreError};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -130,6 +130,31 @@ impl SignedIn {
     }
 }
 
+/// A session cookie opened with the session key, before the store confirms the session.
+#[derive(Debug, Clone)]
+pub struct OpenedSession {
+    session: Session,
+    id_hash: String,
+    key: SessionKey,
+}
+
+impl OpenedSession {
+    /// What to read from the store for this session, at `now`.
+    pub fn lookup(&self, now: OffsetDateTime) -> SessionLookup<'_> {
+        SessionLookup {
+            directory: &self.session.directory,
+            user_id: &self.session.user_id,
+            id_hash: &self.id_hash,
+            now: now.unix_timestamp(),
+        }
+    }
+
+    /// The directory the session was opened in.
+    pub fn directory(&self) -> &str {
+        &self.session.directory
+    }
+}
+
 /// Touch a session's `last_used` at most this often (seconds): a page view is not always a write.
 const TOUCH_INTERVAL: i64 = 60;
 
@@ -163,24 +188,84 @@ impl SignInService {
         cookie_header: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Option<SignedIn>, Refusal> {
+        let Some(opened) = self.try_open_session(cookie_header, now).await? else {
+            return Ok(None);
+        };
+        let lookup = opened.lookup(now);
+        let record = self.sessions.get_session(lookup.directory, lookup.user_id, lookup.id_hash, lookup.now).await?;
+        let user = match record {
+            Some(_) => self.store.session_user(lookup.directory, lookup.user_id).await?,
+            None => None,
+        };
+        self.try_admit(opened, record, user, now).await
+    }
+
+    /// The session a request's `Cookie` header names, opened but not yet confirmed by the store: `Ok(None)` without
+    /// one (no cookie, two cookies, a forged or expired one). Read the [`OpenedSession::lookup`], then
+    /// [`SignInService::admit`] what the store said.
+    pub async fn open_session(
+        &self,
+        cookie_header: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Option<OpenedSession>, SignInUnavailable> {
+        self.try_open_session(cookie_header, now).await.map_err(|refusal| {
+            refusal.log("", "session");
+            SignInUnavailable
+        })
+    }
+
+    async fn try_open_session(
+        &self,
+        cookie_header: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Option<OpenedSession>, Refusal> {
         let Some(value) = cookie_header.and_then(crate::session::cookie_value) else {
             return Ok(None);
         };
         let key = self.session_key().await?;
-        let now = now.unix_timestamp();
-        let Some(session) = Session::open(value, &key, now) else {
+        let Some(session) = Session::open(value, &key, now.unix_timestamp()) else {
             return Ok(None);
         };
         let id_hash = session.id_hash();
-        let Some(record) = self.sessions.get_session(&session.directory, &session.user_id, &id_hash, now).await? else {
+        Ok(Some(OpenedSession { session, id_hash, key }))
+    }
+
+    /// The signed-in user, from an opened session and what the store holds for it (`record`: the session if it
+    /// exists unexpired and not ended; `user`: its user). `Ok(None)` when the session is gone, idle too long, or its
+    /// user gone or deactivated; such a session is ended on the spot. Records the request under the session at
+    /// most once a minute.
+    pub async fn admit(
+        &self,
+        opened: OpenedSession,
+        record: Option<SessionRecord>,
+        user: Option<UserRecord>,
+        now: OffsetDateTime,
+    ) -> Result<Option<SignedIn>, SignInUnavailable> {
+        let directory = opened.session.directory.clone();
+        self.try_admit(opened, record, user, now).await.map_err(|refusal| {
+            refusal.log(&directory, "session");
+            SignInUnavailable
+        })
+    }
+
+    async fn try_admit(
+        &self,
+        opened: OpenedSession,
+        record: Option<SessionRecord>,
+        user: Option<UserRecord>,
+        now: OffsetDateTime,
+    ) -> Result<Option<SignedIn>, Refusal> {
+        let OpenedSession { session, id_hash, key } = opened;
+        let now = now.unix_timestamp();
+        let Some(record) = record else {
             return Ok(None);
         };
         if now - record.last_used > crate::session::IDLE_TIMEOUT.whole_seconds() {
             self.sessions.end_session(&session.directory, &session.user_id, &id_hash).await?;
             return Ok(None);
         }
-        let user = match self.store.session_user(&session.directory, &session.user_id).await? {
-            Some(user) if user.doc.active() => user,
+        let user = match user {
+            Some(user) if user.doc.active() && user.id == session.user_id => user,
             _ => {
                 self.sessions.end_session(&session.directory, &session.user_id, &id_hash).await?;
                 return Ok(None);

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the report
 
-use super::{CONTINUATION_TTL_SECS, Company, Directory, SamlConfig, SessionRecord, Store, StoreError};
+use super::{CONTINUATION_TTL_SECS, Company, Directory, SamlConfig, SessionLookup, SessionRecord, Store, StoreError};
 use crate::auth::{Credential, Pepper, issue_key, new_id};
 use crate::scim::schema::USER_SCHEMA;
 use crate::scim::user::{UserDoc, UserRecord};
@@ -24,6 +24,8 @@ macro_rules! store_contract_tests {
             deactivation_ends_sessions_for_good,
             new_certificates_and_cleared_sign_in_end_sessions,
             address_book_reads_a_company_and_sees_every_change,
+            users_changes_cover_every_write,
+            session_and_versions_read_together,
             create_then_get_round_trips,
             credentials_are_checked_on_every_call,
             user_names_are_unique_case_insensitively,
@@ -264,25 +266,99 @@ pub async fn address_book_reads_a_company_and_sees_every_change(store: &dyn Stor
     let (other, _) = new_tenant(store, "Elsewhere").await;
     assert_eq!(store.company_directories(&other.id).await.unwrap(), std::slice::from_ref(&other));
 
-    let ids: Vec<String> = dirs.iter().map(|(d, _)| d.id.clone()).collect();
-    let v0 = store.users_versions(&ids).await.unwrap();
+    let dir_ids: Vec<String> = dirs.iter().map(|(d, _)| d.id.clone()).collect();
+    let v0 = store.users_versions(&dir_ids, &[]).await.unwrap();
     let ada = create(store, &dirs[0].1, user("ada@example.com")).await;
-    let v1 = store.users_versions(&ids).await.unwrap();
-    assert_ne!(v1[0], v0[0], "a create changes its directory's version");
-    assert_eq!(v1[1], v0[1], "and no other directory's");
+    let v1 = store.users_versions(&dir_ids, &v0).await.unwrap();
+    assert_eq!(v1[0].changes_since(&v0[0]).users, std::slice::from_ref(&ada.id), "a create names its user");
+    assert!(v1[1].changes_since(&v0[1]).is_empty(), "and changes no other directory");
     let ada2 = ada.successor(user("ada@example.com"));
     store.replace_user(&dirs[0].1, &ada, &ada2).await.unwrap();
-    let v2 = store.users_versions(&ids).await.unwrap();
-    assert_ne!(v2[0], v1[0], "a replace changes it");
-    assert_eq!(store.users_versions(&ids).await.unwrap(), v2, "reading does not");
+    let v2 = store.users_versions(&dir_ids, &v1).await.unwrap();
+    assert_eq!(v2[0].changes_since(&v1[0]).users, std::slice::from_ref(&ada.id), "a replace names its user");
+    assert!(store.users_versions(&dir_ids, &v2).await.unwrap()[0].changes_since(&v2[0]).is_empty(), "reading does not");
     let bob = create(store, &dirs[1].1, user("bob@example.com")).await;
-    assert_eq!(store.directory_users(&ids[0]).await.unwrap(), std::slice::from_ref(&ada2));
-    assert_eq!(store.directory_users(&ids[1]).await.unwrap(), std::slice::from_ref(&bob));
+    assert_eq!(store.directory_users(&dir_ids[0]).await.unwrap(), std::slice::from_ref(&ada2));
+    assert_eq!(store.directory_users(&dir_ids[1]).await.unwrap(), std::slice::from_ref(&bob));
     store.delete_user(&dirs[1].1, &bob).await.unwrap();
-    let v3 = store.users_versions(&ids).await.unwrap();
-    assert_ne!(v3[1], v2[1], "a delete changes it");
-    assert!(store.directory_users(&ids[1]).await.unwrap().is_empty());
-    assert_eq!(store.users_versions(&[new_id()]).await.unwrap(), [0]);
+    let v3 = store.users_versions(&dir_ids, &v2).await.unwrap();
+    assert_eq!(v3[1].changes_since(&v2[1]).users, std::slice::from_ref(&bob.id), "a delete names its user");
+    assert!(store.directory_users(&dir_ids[1]).await.unwrap().is_empty());
+    let unknown = store.users_versions(&[new_id()], &[]).await.unwrap();
+    assert!(unknown[0].shards.iter().all(|s| s.writes == 0), "a directory without writes has none");
+
+    // Users by id: this directory's only; the shards together hold every user once.
+    let more = populate(store, &dirs[0].1, "shard", 12).await;
+    let mut wanted = more[..3].to_vec();
+    wanted.push(new_id());
+    wanted.push(ada.id.clone());
+    let mut found = ids(&store.users_by_id(&dir_ids[0], &wanted).await.unwrap());
+    found.sort();
+    let mut expected = vec![more[0].clone(), more[1].clone(), more[2].clone(), ada.id.clone()];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(store.users_by_id(&dir_ids[1], &wanted).await.unwrap().is_empty(), "another directory has none of them");
+    let shards = store.users_versions(&dir_ids[..1], &[]).await.unwrap()[0].shards.len();
+    let mut in_shards = Vec::new();
+    for shard in 0..shards {
+        in_shards.extend(ids(&store.shard_users(&dir_ids[0], shard).await.unwrap()));
+    }
+    in_shards.sort();
+    assert_eq!(in_shards, ids(&store.directory_users(&dir_ids[0]).await.unwrap()));
+}
+
+/// Whatever a store remembers of its latest writes, the changes it reports cover every write: each written user
+/// is named, or its shard is to be re-read.
+pub async fn users_changes_cover_every_write(store: &dyn Store) {
+    let (dir, cred) = new_tenant(store, "Contract changes").await;
+    let ids = [dir.id.clone()];
+    let people = populate(store, &cred, "change", 6).await;
+    let before = store.users_versions(&ids, &[]).await.unwrap();
+    let ada = store.get_user(&cred, &people[0]).await.unwrap();
+    let mut current = ada.clone();
+    for _ in 0..20 {
+        let next = current.successor(current.doc.clone());
+        store.replace_user(&cred, &current, &next).await.unwrap();
+        current = next;
+    }
+    let bob = store.get_user(&cred, &people[1]).await.unwrap();
+    store.delete_user(&cred, &bob).await.unwrap();
+    let after = store.users_versions(&ids, &before).await.unwrap();
+    let changes = after[0].changes_since(&before[0]);
+    for written in [&ada.id, &bob.id] {
+        let named = changes.users.contains(written);
+        let mut re_read = false;
+        for shard in &changes.shards {
+            let users = store.shard_users(&dir.id, *shard).await.unwrap();
+            re_read |= users.iter().any(|u| &u.id == written) || written == &bob.id;
+        }
+        assert!(named || re_read, "{written} is named or in a re-read shard: {changes:?}");
+    }
+    for untouched in &people[2..] {
+        assert!(!changes.users.contains(untouched), "{untouched} was not written");
+    }
+    assert!(store.users_versions(&ids, &after).await.unwrap()[0].changes_since(&after[0]).is_empty());
+}
+
+/// A signed-in request's first read: its session, its user and the versions, as the separate calls give them.
+pub async fn session_and_versions_read_together(store: &dyn Store) {
+    let (dir, cred) = new_tenant(store, "Contract session read").await;
+    let ada = create(store, &cred, user("ada@example.com")).await;
+    let now = now_unix();
+    let record = session(&dir.id, &ada.id, now - 10);
+    store.create_session(&record).await.unwrap();
+    let ids = [dir.id.clone()];
+    let lookup = SessionLookup { directory: &dir.id, user_id: &ada.id, id_hash: &record.id_hash, now };
+    let read = store.session_and_versions(&lookup, &ids, &[]).await.unwrap();
+    assert_eq!(read.session, store.get_session(&dir.id, &ada.id, &record.id_hash, now).await.unwrap());
+    assert!(read.session.is_some());
+    assert_eq!(read.user.map(|u| u.id), Some(ada.id.clone()));
+    assert_eq!(read.versions, store.users_versions(&ids, &[]).await.unwrap());
+
+    let unknown = SessionLookup { id_hash: &"0".repeat(64), ..lookup };
+    assert!(store.session_and_versions(&unknown, &ids, &[]).await.unwrap().session.is_none());
+    store.end_session(&dir.id, &ada.id, &record.id_hash).await.unwrap();
+    assert!(store.session_and_versions(&lookup, &ids, &[]).await.unwrap().session.is_none(), "ended");
 }
 
 pub async fn new_certificates_and_cleared_sign_in_end_sessions(store: &dyn Store) {

@@ -48,6 +48,9 @@ pub mod dynamodb;
 pub mod scim_contract;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod versions;
+
+pub use versions::{ShardVersion, UsersChanges, UsersVersion};
 
 /// A tenant: one Okta org (or other client) provisions into one directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -342,21 +345,72 @@ pub trait SessionStore: Send + Sync {
     async fn end_session(&self, directory: &str, user_id: &str, id_hash: &str) -> Result<bool, StoreError>;
 }
 
+/// What every signed-in request to the address book reads first: its session, its user and the company's users
+/// versions ([`AddressBookStore::session_and_versions`]).
+#[derive(Debug, Clone, Default)]
+pub struct SessionAndVersions {
+    /// The session, if it exists, has not expired and has not been ended.
+    pub session: Option<SessionRecord>,
+    /// The session's user, if it exists (active or not).
+    pub user: Option<UserRecord>,
+    /// One per directory asked for.
+    pub versions: Vec<UsersVersion>,
+}
+
 /// The address book (the web function): what the signed-in people of a company read. The caller has checked the
 /// session; every call is scoped by company or by one of the company's directories.
 #[async_trait]
-pub trait AddressBookStore: Send + Sync {
+pub trait AddressBookStore: SessionStore + SignInStore {
     /// A company by short name (case-insensitively), or a directory that is a company of its own by its id.
     async fn find_company(&self, short_name: &str) -> Result<Option<Company>, StoreError>;
     /// A directory by id (the signed-in person's, to find their company).
     async fn find_directory(&self, id: &str) -> Result<Option<Directory>, StoreError>;
     /// The directories of a company ([`Directory::company_key`]), ordered by name then id.
     async fn company_directories(&self, company_key: &str) -> Result<Vec<Directory>, StoreError>;
-    /// A number per directory that every user write of that directory changes (in the write's own transaction):
-    /// equal numbers mean unchanged users. One read, whatever the number of users.
-    async fn users_versions(&self, directories: &[String]) -> Result<Vec<u64>, StoreError>;
+    /// Each directory's [`UsersVersion`], read strongly consistently, whatever the number of users. `known` (one per
+    /// directory, or empty) is what the caller last saw: a store may leave out of `recent` the writes it has seen.
+    async fn users_versions(
+        &self,
+        directories: &[String],
+        known: &[UsersVersion],
+    ) -> Result<Vec<UsersVersion>, StoreError>;
     /// Every user of a directory, ordered by id (to build a company's search index).
     async fn directory_users(&self, directory: &str) -> Result<Vec<UserRecord>, StoreError>;
+    /// The shard a user's writes count in (see [`UsersVersion`]); never changes for an id.
+    fn user_shard(&self, id: &str) -> usize;
+    /// The users of one shard of a directory (see [`UsersVersion`]), in any order.
+    async fn shard_users(&self, directory: &str, shard: usize) -> Result<Vec<UserRecord>, StoreError>;
+    /// The users of a directory with these ids that exist, in any order (read strongly consistently).
+    async fn users_by_id(&self, directory: &str, ids: &[String]) -> Result<Vec<UserRecord>, StoreError>;
+    /// [`SessionStore::get_session`], [`SignInStore::session_user`] and [`AddressBookStore::users_versions`]
+    /// together, in one round trip where the store can.
+    async fn session_and_versions(
+        &self,
+        session: &SessionLookup<'_>,
+        directories: &[String],
+        known: &[UsersVersion],
+    ) -> Result<SessionAndVersions, StoreError> {
+        let record = self.get_session(session.directory, session.user_id, session.id_hash, session.now).await?;
+        let user = match record {
+            Some(_) => self.session_user(session.directory, session.user_id).await?,
+            None => None,
+        };
+        let versions = self.users_versions(directories, known).await?;
+        Ok(SessionAndVersions { session: record, user, versions })
+    }
+}
+
+/// Which session to read: as the cookie names it, at `now` (Unix seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLookup<'a> {
+    /// The directory the user signed in through.
+    pub directory: &'a str,
+    /// The user's id.
+    pub user_id: &'a str,
+    /// SHA-256 of the session id, hex.
+    pub id_hash: &'a str,
+    /// Unix seconds.
+    pub now: i64,
 }
 
 /// Every role at once: what a store implements, and what opening one returns. Callers take the role they need

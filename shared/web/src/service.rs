@@ -9,7 +9,7 @@ use fd_signin::{SignInService, SignedIn};
 use time::OffsetDateTime;
 
 use crate::assets::Asset;
-use crate::book::{Books, CompanyBook};
+use crate::book::{Books, CompanyBook, SharedBook};
 use crate::pages;
 
 /// The parts of a request the web function reads.
@@ -114,65 +114,91 @@ impl WebService {
                 pages::error(404, "Not found", "There is no such page.")
             });
         };
-        let Some(signed_in) = self.sign_in.signed_in(request.cookie, now).await? else {
+        let Some((signed_in, book)) = self.signed_in_book(&request, now).await? else {
             return Ok(not_signed_in(&request));
         };
-        let directory =
-            self.book_store.find_directory(&signed_in.session.directory).await?.ok_or(StoreError::NotFound)?;
-        let book = self.books.company(&directory.company_key()).await?;
+        // A page renders under the book's read lock, taken after the last store read of its arm.
         Ok(match route {
-            Route::Search => {
-                let query = match search_query(&params, fd_search::MAX_PAGE_SIZE) {
-                    Ok(query) => query,
-                    Err(message) => return Ok(pages::error(400, "That search is too long", message)),
-                };
-                pages::search::page(&book, &signed_in, &query)
-            }
-            Route::Contact(id) => match book.contact(id) {
-                Some(contact) => pages::contact::page(&book, &signed_in, contact),
-                None => pages::error(404, "No such person", "This person is not in your company's address book."),
+            Route::Search => match search_query(&params, fd_search::MAX_PAGE_SIZE) {
+                Ok(query) => pages::search::page(&crate::book::read(&book), &signed_in, &query),
+                Err(message) => pages::error(400, "That search is too long", message),
             },
-            Route::VCard(id) => match book.contact(id) {
+            Route::Contact(id) => {
+                let book = crate::book::read(&book);
+                match book.contact(id) {
+                    Some(contact) => pages::contact::page(&book, &signed_in, contact),
+                    None => no_such_person(),
+                }
+            }
+            Route::VCard(id) => match crate::book::read(&book).contact(id) {
                 Some(contact) => WebResponse::VCard {
                     file_name: fd_contacts::vcard_file_name(contact),
                     body: fd_contacts::vcard(contact),
                 },
-                None => pages::error(404, "No such person", "This person is not in your company's address book."),
+                None => no_such_person(),
             },
             Route::Account => {
                 let sessions = self.sign_in.sessions_of(&signed_in, now).await?;
-                pages::account::page(&book, &signed_in, &sessions)
+                pages::account::page(&crate::book::read(&book), &signed_in, &sessions)
             }
             Route::SignOut => {
                 if !csrf_ok(&request, &signed_in) {
-                    return Ok(pages::error(403, "That form has expired", "Go back, reload the page and try again."));
+                    return Ok(form_expired());
                 }
                 self.sign_in.end_session(&signed_in, &signed_in.session.id_hash()).await?;
                 WebResponse::Redirect {
-                    location: format!("/of/{}", book.company.short_name),
+                    location: format!("/of/{}", crate::book::read(&book).company.short_name),
                     set_cookies: vec![fd_signin::session::clear_cookie()],
                 }
             }
             Route::EndSession(id_hash) => {
                 if !csrf_ok(&request, &signed_in) {
-                    return Ok(pages::error(403, "That form has expired", "Go back, reload the page and try again."));
+                    return Ok(form_expired());
                 }
                 self.sign_in.end_session(&signed_in, id_hash).await?;
                 WebResponse::Redirect { location: "/account".into(), set_cookies: Vec::new() }
             }
             Route::ApiContacts => match search_query(&params, fd_search::MAX_PAGE_SIZE) {
-                Ok(query) => crate::api::contacts(&book, &query),
+                Ok(query) => crate::api::contacts(&crate::book::read(&book), &query),
                 Err(message) => api_error(400, message),
             },
             Route::ApiFacets => match search_query(&params, 0) {
-                Ok(query) => crate::api::facets(&book, &query),
+                Ok(query) => crate::api::facets(&crate::book::read(&book), &query),
                 Err(message) => api_error(400, message),
             },
-            Route::ApiContact(id) => match book.contact(id) {
-                Some(contact) => crate::api::contact(&book, contact),
-                None => api_error(404, "No such person."),
-            },
+            Route::ApiContact(id) => {
+                let book = crate::book::read(&book);
+                match book.contact(id) {
+                    Some(contact) => crate::api::contact(&book, contact),
+                    None => api_error(404, "No such person."),
+                }
+            }
         })
+    }
+
+    /// The request's signed-in user and their company's current book, or `None` when not signed in. Warm, this is
+    /// one store round trip: the session, its user and the company's users versions, read together
+    /// ([`AddressBookStore::session_and_versions`]); the book then reads only the users written since it last
+    /// looked.
+    async fn signed_in_book(
+        &self,
+        request: &WebRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Option<(SignedIn, SharedBook)>, Failure> {
+        let Some(opened) = self.sign_in.open_session(request.cookie, now).await? else {
+            return Ok(None);
+        };
+        let Some(company_key) = self.books.company_of(opened.directory()).await? else {
+            return Ok(None);
+        };
+        let layout = self.books.layout(&company_key).await?;
+        let read =
+            self.book_store.session_and_versions(&opened.lookup(now), &layout.directories, &layout.known).await?;
+        let Some(signed_in) = self.sign_in.admit(opened, read.session, read.user, now).await? else {
+            return Ok(None);
+        };
+        let book = self.books.current(&layout, &read.versions).await?;
+        Ok(Some((signed_in, book)))
     }
 
     /// `GET /of`: which company? (`?company=` goes on to its page.)
@@ -270,6 +296,14 @@ impl<'a> Route<'a> {
 }
 
 /// Without a valid session: 401 JSON for the API, else back to sign-in, keeping the page asked for.
+fn no_such_person() -> WebResponse {
+    pages::error(404, "No such person", "This person is not in your company's address book.")
+}
+
+fn form_expired() -> WebResponse {
+    pages::error(403, "That form has expired", "Go back, reload the page and try again.")
+}
+
 fn not_signed_in(request: &WebRequest<'_>) -> WebResponse {
     if request.path.starts_with("/api/") {
         return api_error(401, "Sign in first.");

@@ -30,6 +30,19 @@ pub(super) fn counter_sk(shard: u32) -> String {
     format!("COUNT#{shard}")
 }
 
+/// The counter shard of a user: the first hex digit of its id. Ids are the server's lowercase UUIDs, so users
+/// spread evenly, and a shard's users are one sort-key range ([`shard_user_prefix`]). (Any other id would count
+/// in shard `first byte mod 16` and be missed by that shard's re-read; the server writes none.)
+pub(super) fn user_shard(id: &str) -> u32 {
+    let first = id.bytes().next().unwrap_or(0);
+    char::from(first).to_digit(16).filter(|_| !first.is_ascii_uppercase()).unwrap_or(u32::from(first) % COUNTER_SHARDS)
+}
+
+/// The sort-key prefix of the users of a counter shard.
+pub(super) fn shard_user_prefix(shard: u32) -> String {
+    format!("USER#{shard:x}")
+}
+
 /// The claim sort key for a folded userName; names too long for a sort key are claimed by digest.
 pub(super) fn claim_sk(folded_user_name: &str) -> String {
     let plain = format!("UNAME#{folded_user_name}");

@@ -11,7 +11,7 @@
 //! | access key      | `DIR#<dir>` | `KEY#<key id>`          | `name`, `hash` (hex), `created`, `revoked`?                   |
 //! | user            | `DIR#<dir>` | `USER#<id>`             | `id`, `doc` (JSON), `version`, `created`, `lastModified`, `unameKey`, `extKey`? |
 //! | userName claim  | `DIR#<dir>` | `UNAME#<folded name>`   | a copy of the user: `id`, `doc`, `version`, `created`, `lastModified` |
-//! | user counter    | `DIR#<dir>` | `COUNT#<0..15>`         | `n` (users), `v` (users version: every user write adds 1 to one shard) |
+//! | user counter    | `DIR#<dir>` | `COUNT#<0..15>`         | `n` (users), `v` (writes to the shard's users), `r0`…`r7` (their ids, newest first); a user's shard is its id's first hex digit |
 //! | display name    | `DIR#<dir>` | `DNAME#<folded name>`   | `ids` (string set): the users bearing that displayName        |
 //! | seen assertion  | `DIR#<dir>` | `SAMLID#<sha256 of id>` | `expiresAt` (TTL)                                             |
 //! | session         | `SESSION#<dir>#<user>` | `<sha256 of id>` | `created`, `lastUsed`, `device`, `storedAtMs`, `expiresAt` (TTL) |
@@ -115,6 +115,8 @@ pub const EXTERNAL_ID_INDEX: &str = "byExternalId";
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 /// Number of user-counter shards per directory.
 pub const COUNTER_SHARDS: u32 = 16;
+/// How many of its latest writes a counter shard remembers (`r0`…`r7`).
+const RECENT_WRITES: usize = 8;
 
 const DIRECTORY_PK: &str = "DIRECTORY";
 const COMPANY_PK: &str = "COMPANY";
@@ -303,17 +305,20 @@ impl DynamoStore {
                 return Err(StoreError::Unavailable("BatchWriteItem: items still unprocessed after retries".into()));
             }
         }
-        // Spread the count over the shards, as creates do.
-        for shard in 0..COUNTER_SHARDS {
-            let share = users.len() as u64 / u64::from(COUNTER_SHARDS)
-                + u64::from((shard as usize) < users.len() % COUNTER_SHARDS as usize);
+        // Count the users in their shards, as creates do (the writes too: an address book re-reads the shards).
+        let mut per_shard = [0u64; COUNTER_SHARDS as usize];
+        for user in users {
+            per_shard[user_shard(&user.id) as usize] += 1;
+        }
+        for (shard, count) in (0..COUNTER_SHARDS).zip(per_shard) {
             self.client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(primary_key(pk.clone(), counter_sk(shard))))
-                .update_expression("ADD #n :delta")
+                .update_expression("ADD #n :delta, #v :delta")
                 .expression_attribute_names("#n", "n")
-                .expression_attribute_values(":delta", n(share))
+                .expression_attribute_names("#v", "v")
+                .expression_attribute_values(":delta", n(count))
                 .send()
                 .await
                 .map_err(|e| sdk_error("UpdateItem", e))?;

@@ -37,10 +37,15 @@ fn session_from_item(directory: &str, user_id: &str, item: &Item) -> Result<Sess
 impl DynamoStore {
     /// When the user's sessions were last ended, by a deactivation or for the whole directory, if ever
     /// (milliseconds): the later of the two markers among `items`.
-    fn revoked_at(items: &[Item], user_id: &str) -> Result<Option<i64>, StoreError> {
+    fn revoked_at(items: &[Item], directory: &str, user_id: &str) -> Result<Option<i64>, StoreError> {
+        let pk = dir_pk(directory);
         let markers = [sessions_off_sk(user_id), DIRECTORY_SESSIONS_OFF_SK.to_string()];
+        let is_marker = |item: &&Item| {
+            matches!(item.get("pk"), Some(AttributeValue::S(p)) if *p == pk)
+                && sort_key_of(item).is_some_and(|sk| markers.iter().any(|m| m == sk))
+        };
         let mut latest: Option<i64> = None;
-        for item in items.iter().filter(|i| sort_key_of(i).is_some_and(|sk| markers.iter().any(|m| m == sk))) {
+        for item in items.iter().filter(is_marker) {
             let at: i64 = get_n(item, "revokedAtMs")?;
             latest = Some(latest.map_or(at, |l| l.max(at)));
         }
@@ -59,6 +64,37 @@ impl DynamoStore {
             .await
             .map_err(|e| sdk_error("PutItem", e))?;
         Ok(())
+    }
+
+    /// The keys [`SessionStore::get_session`] reads: the session and its two revocation markers (`None` for ids
+    /// DynamoDB could not hold as keys: no such session).
+    pub(super) fn session_keys(&self, directory: &str, user_id: &str, id_hash: &str) -> Option<[Item; 3]> {
+        let pk = sessions_pk(directory, user_id);
+        if unusable_key(id_hash) || unusable_key(&pk) {
+            return None;
+        }
+        Some([
+            primary_key(pk, id_hash.to_string()),
+            primary_key(dir_pk(directory), sessions_off_sk(user_id)),
+            primary_key(dir_pk(directory), DIRECTORY_SESSIONS_OFF_SK.to_string()),
+        ])
+    }
+
+    /// The session among `items` (read with [`DynamoStore::session_keys`]), if unexpired at `now` and not ended.
+    pub(super) fn session_from(
+        &self,
+        items: &[Item],
+        directory: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let pk = sessions_pk(directory, user_id);
+        let revoked_at = Self::revoked_at(items, directory, user_id)?;
+        let Some(item) = items.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(p)) if *p == pk)) else {
+            return Ok(None);
+        };
+        let session = session_from_item(directory, user_id, item)?;
+        Ok(Self::user_session_valid(item, &session, revoked_at, now).then_some(session))
     }
 
     fn user_session_valid(item: &Item, session: &SessionRecord, revoked_at: Option<i64>, now: i64) -> bool {
@@ -94,23 +130,11 @@ impl SessionStore for DynamoStore {
         id_hash: &str,
         now: i64,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let pk = sessions_pk(directory, user_id);
-        if unusable_key(id_hash) || unusable_key(&pk) {
-            return Ok(None);
-        }
-        let items = self
-            .batch_get(vec![
-                primary_key(pk.clone(), id_hash.to_string()),
-                primary_key(dir_pk(directory), sessions_off_sk(user_id)),
-                primary_key(dir_pk(directory), DIRECTORY_SESSIONS_OFF_SK.to_string()),
-            ])
-            .await?;
-        let revoked_at = Self::revoked_at(&items, user_id)?;
-        let Some(item) = items.iter().find(|i| matches!(i.get("pk"), Some(AttributeValue::S(p)) if *p == pk)) else {
+        let Some(keys) = self.session_keys(directory, user_id, id_hash) else {
             return Ok(None);
         };
-        let session = session_from_item(directory, user_id, item)?;
-        Ok(Self::user_session_valid(item, &session, revoked_at, now).then_some(session))
+        let items = self.batch_get(keys.to_vec()).await?;
+        self.session_from(&items, directory, user_id, now)
     }
 
     async fn touch_session(&self, directory: &str, user_id: &str, id_hash: &str, now: i64) -> Result<(), StoreError> {
@@ -146,7 +170,7 @@ impl SessionStore for DynamoStore {
                 primary_key(dir_pk(directory), DIRECTORY_SESSIONS_OFF_SK.to_string()),
             ])
             .await?;
-        let revoked_at = Self::revoked_at(&markers, user_id)?;
+        let revoked_at = Self::revoked_at(&markers, directory, user_id)?;
         let mut sessions = Vec::new();
         for item in &items {
             let session = session_from_item(directory, user_id, item)?;

@@ -37,21 +37,24 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
-    /// One shard of the directory's user counter: adds `delta` to the user count `n` and 1 to the users version
-    /// `v` (every user write changes the version; see [`AddressBookStore::users_versions`]).
-    pub(super) fn counter_update(&self, pk: &str, delta: i64) -> Result<TransactWriteItem, StoreError> {
-        let shard = rand::random_range(0..COUNTER_SHARDS);
-        let update = Update::builder()
+    /// The user's shard of the directory's user counter: adds `delta` to the user count `n` and 1 to the writes
+    /// `v`, and shifts `user_id` into the shard's latest writes (`r0` newest … `r7`; see
+    /// [`AddressBookStore::users_versions`]).
+    pub(super) fn counter_update(&self, pk: &str, delta: i64, user_id: &str) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(primary_key(pk.to_string(), counter_sk(shard))))
-            .update_expression("ADD #n :delta, #v :one")
+            .set_key(Some(primary_key(pk.to_string(), counter_sk(user_shard(user_id)))))
+            .update_expression(recent_writes_expression())
             .expression_attribute_names("#n", "n")
             .expression_attribute_names("#v", "v")
             .expression_attribute_values(":delta", n(delta))
             .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(build_error)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .expression_attribute_values(":id", s(user_id))
+            .expression_attribute_values(":none", s(""));
+        for slot in 0..RECENT_WRITES {
+            update = update.expression_attribute_names(format!("#r{slot}"), format!("r{slot}"));
+        }
+        Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
     }
 
     /// Adds `ids` to (or, with `add == false`, removes them from) the display-name index item of `folded`.
@@ -150,4 +153,15 @@ impl DynamoStore {
         }
         Err(StoreError::Unavailable(format!("{operation}: transaction conflicts persisted after retries")))
     }
+}
+
+/// `ADD #n :delta, #v :one SET #r7 = if_not_exists(#r6, :none), …, #r1 = if_not_exists(#r0, :none), #r0 = :id`:
+/// every right-hand side reads the item as it was, so the slots shift by one.
+fn recent_writes_expression() -> String {
+    let shifts: Vec<String> = (1..RECENT_WRITES)
+        .rev()
+        .map(|slot| format!("#r{slot} = if_not_exists(#r{}, :none)", slot - 1))
+        .chain(std::iter::once("#r0 = :id".to_string()))
+        .collect();
+    format!("ADD #n :delta, #v :one SET {}", shifts.join(", "))
 }

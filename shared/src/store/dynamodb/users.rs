@@ -224,7 +224,7 @@ impl UserStore for DynamoStore {
                     self.key_check(credential)?,
                     self.put(user_item(&pk, user)?, "attribute_not_exists(pk)", &[], vec![], false)?,
                     self.put(claim_item(&pk, user)?, "attribute_not_exists(pk)", &[], vec![], false)?,
-                    self.counter_update(&pk, 1)?,
+                    self.counter_update(&pk, 1, &user.id)?,
                     self.display_name_update(&pk, &user.doc.display_name_key(), vec![user.id.clone()], true)?,
                 ])
             })
@@ -291,7 +291,7 @@ impl UserStore for DynamoStore {
                 }
                 items.push(self.display_name_update(&pk, &new_name, vec![next.id.clone()], true)?);
                 // The users version moves (a counter shard, count unchanged): the address book's index is stale.
-                items.push(self.counter_update(&pk, 0)?);
+                items.push(self.counter_update(&pk, 0, &previous.id)?);
                 if previous.doc.active() && !next.doc.active() {
                     // Deactivation ends the user's sessions, without looking them up (see `sessions`).
                     let mut marker = primary_key(pk.clone(), sessions::sessions_off_sk(&previous.id));
@@ -337,7 +337,7 @@ impl UserStore for DynamoStore {
                         vec![(":id", s(&previous.id))],
                         false,
                     )?,
-                    self.counter_update(&pk, -1)?,
+                    self.counter_update(&pk, -1, &previous.id)?,
                     self.display_name_update(&pk, &previous.doc.display_name_key(), vec![previous.id.clone()], false)?,
                 ])
             })

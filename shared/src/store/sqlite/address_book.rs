@@ -1,6 +1,7 @@
 //! [`AddressBookStore`] on SQLite.
 
 use super::*;
+use crate::store::{ShardVersion, UsersVersion};
 
 #[async_trait]
 impl AddressBookStore for SqliteStore {
@@ -24,16 +25,36 @@ impl AddressBookStore for SqliteStore {
             .map_err(backend)
     }
 
-    async fn users_versions(&self, directories: &[String]) -> Result<Vec<u64>, StoreError> {
+    /// One shard per directory: its `users_version`, and the ids of the writes since `known` from `user_writes`
+    /// while it still has them.
+    async fn users_versions(
+        &self,
+        directories: &[String],
+        known: &[UsersVersion],
+    ) -> Result<Vec<UsersVersion>, StoreError> {
         let conn = self.lock();
         let tx = Tx::read(&conn)?;
         let mut versions = Vec::with_capacity(directories.len());
-        for directory in directories {
-            let version: Option<i64> = tx
+        for (i, directory) in directories.iter().enumerate() {
+            let writes: Option<i64> = tx
                 .prepare_cached("SELECT users_version FROM directories WHERE id = ?1")
                 .and_then(|mut stmt| stmt.query_row(params![directory], |r| r.get(0)).optional())
                 .map_err(backend)?;
-            versions.push(version.map_or(0, |v| u64::try_from(v).unwrap_or(0)));
+            let writes = writes.unwrap_or(0);
+            let seen = known.get(i).and_then(|k| k.shards.first()).map(|s| s.writes);
+            let recent = match seen.and_then(|seen| i64::try_from(seen).ok()) {
+                Some(seen) if seen < writes && writes - seen <= super::USER_WRITES_KEPT => tx
+                    .prepare_cached(
+                        "SELECT user_id FROM user_writes WHERE directory = ?1 AND seq > ?2 ORDER BY seq DESC",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.query_map(params![directory, seen], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()
+                    })
+                    .map_err(backend)?,
+                _ => Vec::new(),
+            };
+            let writes = u64::try_from(writes).map_err(|_| StoreError::Backend("negative users version".into()))?;
+            versions.push(UsersVersion { shards: vec![ShardVersion { writes, recent }] });
         }
         tx.commit()?;
         Ok(versions)
@@ -45,5 +66,30 @@ impl AddressBookStore for SqliteStore {
             "SELECT id, version, created, last_modified, doc FROM users WHERE directory = ?1 ORDER BY id",
             params![directory],
         )
+    }
+
+    /// One shard: the whole directory.
+    fn user_shard(&self, _id: &str) -> usize {
+        0
+    }
+
+    /// One shard: the whole directory.
+    async fn shard_users(&self, directory: &str, _shard: usize) -> Result<Vec<UserRecord>, StoreError> {
+        self.directory_users(directory).await
+    }
+
+    async fn users_by_id(&self, directory: &str, ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
+        let conn = self.lock();
+        let tx = Tx::read(&conn)?;
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            users.extend(query_users(
+                &tx,
+                "SELECT id, version, created, last_modified, doc FROM users WHERE directory = ?1 AND id = ?2",
+                params![directory, id],
+            )?);
+        }
+        tx.commit()?;
+        Ok(users)
     }
 }

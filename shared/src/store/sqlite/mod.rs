@@ -24,7 +24,12 @@ mod tests;
 mod users;
 
 /// 2: `users.display_name_key` and its index (manager links). 3: `companies`, `directories.company`, `sessions`.
-const SCHEMA_VERSION: i64 = 3;
+/// 4: `user_writes` (which users the latest writes changed, for the address book).
+const SCHEMA_VERSION: i64 = 4;
+
+/// How many of a directory's latest user writes `user_writes` keeps: an address book that fell further behind
+/// re-reads the directory.
+const USER_WRITES_KEPT: i64 = 4096;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS companies (
@@ -93,6 +98,12 @@ CREATE TABLE IF NOT EXISTS index_continuations (
     PRIMARY KEY (directory, key_id, page_size, start_index)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS index_continuations_by_expiry ON index_continuations (expires_at);
+CREATE TABLE IF NOT EXISTS user_writes (
+    directory TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    user_id   TEXT NOT NULL,
+    PRIMARY KEY (directory, seq)
+) WITHOUT ROWID;
 ";
 
 /// SQLite-backed [`Store`].
@@ -369,9 +380,23 @@ fn add_column(conn: &Connection, table: &str, column: &str, definition: &str) ->
     Ok(())
 }
 
-/// Changes the directory's users version (inside every user write's transaction).
-fn bump_users_version(tx: &Connection, directory: &str) -> Result<(), StoreError> {
-    run(tx, "UPDATE directories SET users_version = users_version + 1 WHERE id = ?1", params![directory])?;
+/// Counts a write of `user_id` in the directory's users version and logs it in `user_writes` (inside every user
+/// write's transaction), forgetting writes older than the last [`USER_WRITES_KEPT`].
+fn bump_users_version(tx: &Connection, directory: &str, user_id: &str) -> Result<(), StoreError> {
+    let seq: i64 = tx
+        .prepare_cached(
+            "UPDATE directories SET users_version = users_version + 1 WHERE id = ?1 RETURNING users_version",
+        )
+        .and_then(|mut stmt| stmt.query_row(params![directory], |r| r.get(0)))
+        .map_err(backend)?;
+    run(tx, "INSERT INTO user_writes (directory, seq, user_id) VALUES (?1, ?2, ?3)", params![directory, seq, user_id])?;
+    if seq % 256 == 0 {
+        run(
+            tx,
+            "DELETE FROM user_writes WHERE directory = ?1 AND seq <= ?2",
+            params![directory, seq - USER_WRITES_KEPT],
+        )?;
+    }
     Ok(())
 }
 

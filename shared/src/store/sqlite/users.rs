@@ -166,7 +166,7 @@ impl UserStore for SqliteStore {
         );
         match inserted {
             Ok(_) => {
-                bump_users_version(&tx, &credential.directory)?;
+                bump_users_version(&tx, &credential.directory, &user.id)?;
                 tx.commit()
             }
             Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
@@ -202,7 +202,7 @@ impl UserStore for SqliteStore {
         );
         match updated {
             Ok(1) => {
-                bump_users_version(&tx, &credential.directory)?;
+                bump_users_version(&tx, &credential.directory, &previous.id)?;
                 if previous.doc.active() && !next.doc.active() {
                     run(
                         &tx,
@@ -235,7 +235,7 @@ impl UserStore for SqliteStore {
             "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2",
             params![credential.directory, previous.id],
         )?;
-        bump_users_version(&tx, &credential.directory)?;
+        bump_users_version(&tx, &credential.directory, &previous.id)?;
         tx.commit()
     }
 
