@@ -1,6 +1,7 @@
 //! Signing in through a SAML IdP, end to end against the real binaries: `fd-admin saml set` with the
 //! development IdP's certificate, users provisioned over SCIM, responses signed by `fd-dev-idp` posted to
-//! `fd-local`'s ACS, the session cookie presented to `/me`. Once on SQLite, once on DynamoDB (moto).
+//! `fd-local`'s ACS, the session cookie presented to `/me` and to the address book's API. Once on SQLite, once on
+//! DynamoDB (moto).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine;
@@ -79,6 +80,16 @@ async fn me(server: &LocalServer, cookie: &str) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     (status, if text.is_empty() { Value::Null } else { json(&text) })
+}
+
+async fn get_json(server: &LocalServer, path: &str, cookie: Option<&str>) -> (u16, Value) {
+    let mut request = no_redirects().get(format!("{}{path}", server.origin()));
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {
@@ -174,6 +185,47 @@ async fn sign_in(backend: Backend) {
     assert_eq!(resource["id"], json!(user_id));
     assert_eq!(resource["userName"], json!("Ada@Example.com"));
 
+    // The address book under the session: search, facets, the contact with its manager link, the vCard.
+    let grace = server
+        .call(
+            "POST",
+            "/Users",
+            Some(&token),
+            Some(&json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+                "userName": "grace@example.com",
+                "displayName": "Grace Hopper",
+                "title": "Rear Admiral",
+                "active": true,
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"displayName": "Ada Lovelace"}}
+            })),
+        )
+        .await;
+    assert_eq!(grace.status, 201);
+    let grace_id = grace.body["id"].as_str().unwrap().to_string();
+    let (status, found) = get_json(&server, "/api/contacts?q=gra", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert_eq!(found["total"], json!(1));
+    assert_eq!(found["contacts"][0]["displayName"], json!("Grace Hopper"));
+    let (_, facets) = get_json(&server, "/api/facets", Some(&cookie)).await;
+    assert!(facets.to_string().contains("Rear Admiral"), "{facets}");
+    let (status, contact) = get_json(&server, &format!("/api/contacts/{grace_id}"), Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert_eq!(contact["manager"]["id"], json!(user_id), "{contact}");
+    let (_, ada) = get_json(&server, &format!("/api/contacts/{user_id}"), Some(&cookie)).await;
+    assert_eq!(ada["directReports"][0]["id"], json!(grace_id), "{ada}");
+    let vcard = no_redirects()
+        .get(format!("{}/contacts/{grace_id}.vcf", server.origin()))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vcard.status(), 200);
+    assert!(header(&vcard, "content-type").unwrap().starts_with("text/vcard"));
+    assert!(vcard.text().await.unwrap().contains("FN:Grace Hopper"));
+    assert_eq!(get_json(&server, "/api/contacts?q=gra", None).await.0, 401, "no session, no address book");
+
     // The same response again is a replay.
     let replay = post_acs(&server, &directory, form).await;
     assert_eq!(replay.status(), 403);
@@ -205,6 +257,15 @@ async fn sign_in(backend: Backend) {
     let refused = post_acs(&server, &directory, idp.form(&directory, "ada@example.com", &[]).await).await;
     assert_eq!(refused.status(), 403);
     assert!(header(&refused, "set-cookie").is_none());
+    // A colleague still finds her, marked deactivated.
+    let colleague = post_acs(&server, &directory, idp.form(&directory, "grace@example.com", &[]).await).await;
+    assert_eq!(colleague.status(), 303);
+    let grace_cookie = header(&colleague, "set-cookie").unwrap().split(';').next().unwrap().to_string();
+    assert_eq!(get_json(&server, "/api/contacts?q=ada", Some(&cookie)).await.0, 401, "her session is over");
+    let (_, found) = get_json(&server, "/api/contacts?q=ada", Some(&grace_cookie)).await;
+    assert_eq!((found["total"].clone(), found["contacts"][0]["active"].clone()), (json!(1), json!(false)));
+    let (_, found) = get_json(&server, "/api/contacts?q=ada&active=true", Some(&grace_cookie)).await;
+    assert_eq!(found["total"], json!(0), "only active people");
 
     // Reactivated: the old session stays over; the user signs in again.
     let patch = json!({
