@@ -536,6 +536,8 @@ async fn secrets_manager_down_at_cold_start_is_503_then_recovers_in_the_same_pro
         let elapsed = started.elapsed();
         assert_unavailable(&response, &format!("Secrets Manager {}", fault.name()), &proxy.endpoint, &upstream);
         assert!(control.faulted() >= 1, "{}: the secret was not asked for", fault.name());
+        // Bounded by the call's timeout, not by how long the dependency stays silent.
+        assert!(elapsed < TEST_LIMITS.operation + Duration::from_millis(500), "{}: took {elapsed:?}", fault.name());
         rows.push(format!(
             "| {} (always) | 503 in {} ms, {} GetSecretValue faulted |",
             fault.name(),
@@ -565,4 +567,64 @@ async fn secrets_manager_down_at_cold_start_is_503_then_recovers_in_the_same_pro
     for row in rows {
         println!("{row}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_with_secrets_manager_down_at_cold_start_is_503_then_recovers() {
+    let upstream = endpoint();
+    let direct_config = dynamodb::emulator_config(&upstream).await;
+    let direct = aws_sdk_dynamodb::Client::new(&direct_config);
+    let table = format!("fd-faults-si-{}", new_id());
+    dynamodb::bootstrap_table(&direct, &table).await.unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::new(&direct_config);
+    let secret_id = format!("fd-faults-session-{}", new_id());
+    dynamodb::bootstrap_secret(&secrets, &secret_id, "session key").await.unwrap();
+    let store = DynamoStore::new(direct, table.clone());
+    let directory =
+        Directory { id: new_id(), name: "Sign-in".into(), created: fd_shared::time::now_rfc3339(), company: None };
+    store.create_directory(&directory).await.unwrap();
+    let idp = fd_saml::dev_idp::DevIdp::generate("https://idp.example.com").unwrap();
+    let saml = fd_shared::store::SamlConfig {
+        login_url: "https://idp.example.com/sso".into(),
+        certificates: vec![idp.certificate_pem().to_string()],
+        idp_entity_id: None,
+        relay_state_allow_list: Vec::new(),
+        allow_sha1: false,
+        sp_initiated_only: false,
+        updated: fd_shared::time::now_rfc3339(),
+    };
+    store.set_saml_config(&directory.id, &saml).await.unwrap();
+
+    let proxy = FaultProxy::start(&upstream).await;
+    let control = &proxy.control;
+    let get_secret = Only::Operation("GetSecretValue");
+    control.fault_always(Fault::Stall(STALL), get_secret);
+    let config = dynamodb::emulator_config_with(&proxy.endpoint, TEST_LIMITS).await;
+    let (store, session_secret) = fd_shared::runtime::dynamodb_sign_in_parts(&config, table, secret_id);
+    let endpoints = fd_signin::SpEndpoints::new("https://sso.example.com").unwrap();
+    let service = fd_signin::SignInService::new(store, session_secret, endpoints);
+    let login = || {
+        lambda_http::http::Request::builder()
+            .method("GET")
+            .uri(format!("https://sso.example.com/saml/{}/login", directory.id))
+            .body(Body::Empty)
+            .unwrap()
+    };
+
+    for fault in [Fault::Stall(STALL), Fault::Reset, Fault::ServerError] {
+        control.fault_always(fault, get_secret);
+        let response = fd_signin::http::handle(&service, login()).await;
+        let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        assert_eq!(response.status().as_u16(), 503, "{}: {text}", fault.name());
+        assert!(response.headers().get("retry-after").is_some(), "{}: no Retry-After", fault.name());
+        assert_eq!(text.trim(), "Sign-in is temporarily unavailable.", "{}", fault.name());
+    }
+    control.clear();
+    let response = fd_signin::http::handle(&service, login()).await;
+    assert_eq!(response.status().as_u16(), 303, "{}", String::from_utf8_lossy(response.body().as_ref()));
+    let location = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(location.starts_with("https://idp.example.com/sso?"), "{location}");
+    println!(
+        "\nSign-in (SP-initiated login) with Secrets Manager down at cold start: 503 with Retry-After; back: 303 to the IdP"
+    );
 }
