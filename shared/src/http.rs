@@ -4,7 +4,7 @@
 use crate::scim::error::ScimError;
 use crate::service::{ScimRequest, ScimResponse, ScimService};
 use lambda_http::http::header::{
-    AUTHORIZATION, CONTENT_TYPE, ETAG, HOST, HeaderMap, HeaderValue, IF_MATCH, IF_NONE_MATCH, LOCATION,
+    AUTHORIZATION, CONTENT_TYPE, ETAG, HOST, HeaderMap, HeaderValue, IF_MATCH, IF_NONE_MATCH, LOCATION, RETRY_AFTER,
     WWW_AUTHENTICATE,
 };
 use lambda_http::http::{Method, StatusCode};
@@ -16,6 +16,9 @@ use tracing::Instrument;
 pub const SCIM_BASE_PATH: &str = "/scim/v2";
 /// Media type of every SCIM response.
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+/// `Retry-After` (seconds) of every `503`: a dependency (DynamoDB, Secrets Manager) or the server itself is
+/// briefly unavailable, and the SDK's own retries within the request have been spent.
+pub const RETRY_AFTER_SECONDS: &str = "1";
 
 /// Serves a request routed to the function for `verb` (API Gateway routes one method to each function).
 pub async fn handle_scim(service: &ScimService, verb: Method, request: Request) -> Response<Body> {
@@ -149,6 +152,9 @@ pub fn render(response: &ScimResponse) -> Response<Body> {
     if response.www_authenticate {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"Federated Directory\""));
     }
+    if response.status == 503 {
+        headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    }
     out
 }
 
@@ -173,5 +179,14 @@ mod tests {
         assert_eq!(strict_query("count=%C3").unwrap_err().scim_type.map(|t| t.as_str()), Some("invalidValue"));
         assert!(strict_query("%FF=1").is_err());
         assert_eq!(strict_query("q=%C3%A9").unwrap_or_default()[0].1, "é");
+    }
+
+    #[test]
+    fn unavailable_says_when_to_retry() {
+        let response = render(&ScimResponse::error(&ScimError::unavailable()));
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()), Some(RETRY_AFTER_SECONDS));
+        let internal = render(&ScimResponse::error(&ScimError::internal()));
+        assert!(internal.headers().get(RETRY_AFTER).is_none());
     }
 }

@@ -127,18 +127,22 @@ fn local_pepper(path: &std::path::Path) -> Result<Pepper, ConfigError> {
 
 #[cfg(feature = "dynamodb")]
 async fn open_dynamodb(table: &str, secret_id: &str) -> Result<(Arc<dyn Store>, Pepper), ConfigError> {
-    let (store, pepper) = dynamodb_parts(table.to_string(), secret_id.to_string()).await;
+    let config = crate::store::dynamodb::aws_config().await;
+    let (store, pepper) = dynamodb_parts(&config, table.to_string(), secret_id.to_string());
     let pepper = pepper.get().await.map_err(ConfigError::Secret)?.clone();
     Ok((store, pepper))
 }
 
 /// The DynamoDB store over `table`, and the pepper from the Secrets Manager secret `secret_id`, not yet read.
 #[cfg(feature = "dynamodb")]
-async fn dynamodb_parts(table: String, secret_id: String) -> (Arc<dyn Store>, crate::auth::PepperSource) {
+fn dynamodb_parts(
+    config: &aws_config::SdkConfig,
+    table: String,
+    secret_id: String,
+) -> (Arc<dyn Store>, crate::auth::PepperSource) {
     use crate::store::dynamodb;
-    let config = dynamodb::aws_config().await;
-    let store = dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let store = dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
     let pepper = crate::auth::PepperSource::deferred(
         "pepper",
         Arc::new(move || {
@@ -165,9 +169,23 @@ pub async fn lambda_service() -> Result<crate::service::ScimService, ConfigError
     init_logging();
     let table = std::env::var("FD_DYNAMODB_TABLE").map_err(|_| ConfigError::Missing("FD_DYNAMODB_TABLE"))?;
     let secret_id = std::env::var("FD_SECRET_ID").map_err(|_| ConfigError::Missing("FD_SECRET_ID"))?;
-    let (store, pepper) = dynamodb_parts(table, secret_id).await;
+    let config = crate::store::dynamodb::aws_config().await;
+    Ok(dynamodb_service(&config, table, secret_id))
+}
+
+/// The service over DynamoDB table `table` and the pepper in the Secrets Manager secret `secret_id`, both reached
+/// as `config` says ([`lambda_service`] passes the standard environment). The pepper's load starts now, in the
+/// background; while Secrets Manager cannot be reached, requests are answered `503` and the load is tried again by
+/// the next request: a failure is never kept.
+#[cfg(feature = "dynamodb")]
+pub fn dynamodb_service(
+    config: &aws_config::SdkConfig,
+    table: String,
+    secret_id: String,
+) -> crate::service::ScimService {
+    let (store, pepper) = dynamodb_parts(config, table, secret_id);
     pepper.prefetch();
-    Ok(crate::service::ScimService::with_pepper_source(store, pepper))
+    crate::service::ScimService::with_pepper_source(store, pepper)
 }
 
 /// The store and the session-signing key as the sign-in function runs them: DynamoDB table
@@ -180,8 +198,20 @@ pub async fn lambda_sign_in_parts() -> Result<(Arc<dyn Store>, crate::secret::Se
     let table = std::env::var("FD_DYNAMODB_TABLE").map_err(|_| ConfigError::Missing("FD_DYNAMODB_TABLE"))?;
     let secret_id = std::env::var("FD_SESSION_SECRET_ID").map_err(|_| ConfigError::Missing("FD_SESSION_SECRET_ID"))?;
     let config = dynamodb::aws_config().await;
-    let store = dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
-    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    Ok(dynamodb_sign_in_parts(&config, table, secret_id))
+}
+
+/// The store over DynamoDB table `table` and the session-signing key in the Secrets Manager secret `secret_id`,
+/// both reached as `config` says, the key's load started in the background (see [`dynamodb_service`]).
+#[cfg(feature = "dynamodb")]
+pub fn dynamodb_sign_in_parts(
+    config: &aws_config::SdkConfig,
+    table: String,
+    secret_id: String,
+) -> (Arc<dyn Store>, crate::secret::SecretSource<String>) {
+    use crate::store::dynamodb;
+    let store = dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
     let session_secret = crate::secret::SecretSource::deferred(
         "session key",
         Arc::new(move || {
@@ -191,7 +221,7 @@ pub async fn lambda_sign_in_parts() -> Result<(Arc<dyn Store>, crate::secret::Se
         }),
     );
     session_secret.prefetch();
-    Ok((Arc::new(store), session_secret))
+    (Arc::new(store), session_secret)
 }
 
 /// The public base URL (`https://host[/stage]`) from `FD_PUBLIC_URL`, as the template sets it.

@@ -323,3 +323,4 @@ impl LocalServer {
         self.child.wait().await.unwrap_or_else(|e| panic!("wait for fd-local: {e}"))
     }
 }
+pub mod fault_proxy;

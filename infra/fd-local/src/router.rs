@@ -142,7 +142,7 @@ pub fn refused(refusal: EdgeRefusal) -> http::Response<Full<Bytes>> {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static(fd_shared::http::SCIM_CONTENT_TYPE));
     if error.status == 503 {
-        headers.insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+        headers.insert(header::RETRY_AFTER, http::HeaderValue::from_static(fd_shared::http::RETRY_AFTER_SECONDS));
     }
     if matches!(error.status, 400 | 408 | 413 | 414 | 431) {
         // The rest of the request may still be on the wire: do not read it as the next one.

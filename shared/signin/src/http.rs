@@ -9,11 +9,12 @@
 //! | `GET /me`                       | [`SignInService::me`]        |
 
 use crate::service::{METADATA_CONTENT_TYPE, SignInResponse, SignInService};
-use fd_shared::http::{SCIM_CONTENT_TYPE, request_id};
+use fd_shared::http::{RETRY_AFTER_SECONDS, SCIM_CONTENT_TYPE, request_id};
 use fd_shared::scim::error::ScimError;
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{
-    ALLOW, CACHE_CONTROL, CONTENT_TYPE, COOKIE, ETAG, HeaderValue, LOCATION, SET_COOKIE, USER_AGENT, WWW_AUTHENTICATE,
+    ALLOW, CACHE_CONTROL, CONTENT_TYPE, COOKIE, ETAG, HeaderValue, LOCATION, RETRY_AFTER, SET_COOKIE, USER_AGENT,
+    WWW_AUTHENTICATE,
 };
 use lambda_http::{Body, Request, Response};
 use std::time::Instant;
@@ -135,7 +136,11 @@ pub fn render(outcome: SignInResponse) -> Response<Body> {
             response
         }
         SignInResponse::Refused { status, message } => {
-            plain(StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN), message)
+            let mut response = plain(StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN), message);
+            if status == 503 {
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+            }
+            response
         }
     };
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

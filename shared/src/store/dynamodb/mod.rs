@@ -99,7 +99,7 @@ mod tx;
 mod users;
 
 pub use bootstrap::bootstrap_table;
-pub use config::{aws_config, dynamodb_client, emulator_config, https_client};
+pub use config::{SdkLimits, aws_config, dynamodb_client, emulator_config, emulator_config_with, https_client};
 pub use counter::CallCounter;
 use errors::*;
 use items::*;
