@@ -17,7 +17,7 @@ use fd_shared::auth::{Credential, Pepper, issue_key, new_id};
 use fd_shared::scim::schema::USER_SCHEMA;
 use fd_shared::scim::user::{UserDoc, UserRecord};
 use fd_shared::store::dynamodb::{self, CallCounter, DynamoStore};
-use fd_shared::store::{Directory, Store, StoreError, UserStore};
+use fd_shared::store::{AdminStore, Directory, SignInStore, Store, StoreError, UserStore};
 use fd_shared::time::now_unix;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -551,4 +551,64 @@ async fn directories_written_before_companies_are_companies_of_their_own() {
     assert_eq!((directory.company.as_deref(), directory.company_key()), (None, id.clone()));
     let company = fd_shared::store::AdminStore::get_company(&store, &id).await.unwrap().unwrap();
     assert_eq!((company.short_name, company.name), (id, "Old corp".to_string()));
+}
+
+/// Moves a user's claim back where the release before the identity rule kept it: under the lowercase name.
+async fn as_before_the_identity_rule(directory: &str, user_name: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let client = dynamodb::dynamodb_client(&dynamodb::emulator_config(&endpoint()).await, None);
+    let pk = S(format!("DIR#{directory}"));
+    let identity = S(format!("UNAME#{}", fd_shared::scim::user::user_name_key(user_name)));
+    let claim = client
+        .get_item()
+        .table_name(table())
+        .key("pk", pk.clone())
+        .key("sk", identity.clone())
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the claim under the identity key");
+    let mut legacy = claim;
+    legacy.insert("sk".into(), S(format!("UNAME#{}", user_name.to_lowercase())));
+    client.put_item().table_name(table()).set_item(Some(legacy)).send().await.unwrap();
+    client.delete_item().table_name(table()).key("pk", pk).key("sk", identity).send().await.unwrap();
+}
+
+/// Users written before the identity rule keep their claims under the lowercase name: they are still found and
+/// still unique, a PUT moves the claim, and `migrate_user_names` moves the others.
+#[tokio::test]
+async fn claims_from_before_the_identity_rule_are_found_and_migrated() {
+    let store = store().await;
+    let cred = tenant(&store).await;
+    let strasse = UserRecord::new(doc("Straße@example.com", None));
+    let jose = UserRecord::new(doc("Jose\u{301}@example.com", None));
+    for user in [&strasse, &jose] {
+        store.create_user(&cred, user).await.unwrap();
+        as_before_the_identity_rule(&cred.directory, user.doc.user_name()).await;
+    }
+    let found = |name: &'static str| {
+        let (store, cred) = (&store, &cred);
+        async move { store.find_user_by_user_name(cred, name).await.unwrap().map(|u| u.id) }
+    };
+    assert_eq!(found("STRAßE@example.com").await, Some(strasse.id.clone()), "found under its old claim");
+    assert_eq!(
+        store.sign_in_user(&cred.directory, "straße@EXAMPLE.com").await.unwrap().map(|u| u.id),
+        Some(strasse.id.clone())
+    );
+    let again = UserRecord::new(doc("straße@example.com", None));
+    assert!(matches!(store.create_user(&cred, &again).await, Err(StoreError::UserNameTaken)), "and still unique");
+
+    // A PUT moves its claim to the identity key.
+    let jose2 = jose.successor(doc("Jose\u{301}@example.com", Some("e1")));
+    store.replace_user(&cred, &jose, &jose2).await.unwrap();
+    assert_eq!(found("JOS\u{c9}@example.com").await, Some(jose.id.clone()), "composed finds it now");
+    let migration = store.migrate_user_names(&cred.directory).await.unwrap();
+    assert_eq!((migration.checked, migration.moved, migration.conflicts.len()), (2, 1, 0), "only Straße was left");
+    assert_eq!(found("STRASSE@example.com").await, Some(strasse.id.clone()), "every spelling of the identity");
+    let twice = store.migrate_user_names(&cred.directory).await.unwrap();
+    assert_eq!((twice.moved, twice.conflicts.len()), (0, 0), "idempotent");
+    let look_alike = UserRecord::new(doc("strasse@example.com", None));
+    assert!(matches!(store.create_user(&cred, &look_alike).await, Err(StoreError::UserNameTaken)));
 }

@@ -1,5 +1,6 @@
 //! The userName identity rule end to end: provisioning refuses look-alikes over HTTP, and `fd-admin users
-//! check-names` lists users stored before the rule whose names it refuses.
+//! check-names` lists users stored before the rule whose names it refuses; names of one identity (case, full case
+//! folding, composition) are one user; `fd-admin users migrate-names` reports what it moved.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fd_shared::auth::Credential;
@@ -18,6 +19,14 @@ async fn look_alikes_are_refused_and_earlier_ones_are_listed() {
                            "displayName": "Kim"})
     };
     assert_eq!(server.call("POST", "/Users", Some(&token), Some(&user("kim@example.com"))).await.status, 201);
+    // One identity: another case, or full case folding (ß → ss), or decomposed é is the same user.
+    assert_eq!(server.call("POST", "/Users", Some(&token), Some(&user("Straße@example.com"))).await.status, 201);
+    assert_eq!(server.call("POST", "/Users", Some(&token), Some(&user("jos\u{e9}@example.com"))).await.status, 201);
+    for same in ["KIM@example.com", "STRASSE@example.com", "jose\u{301}@example.com"] {
+        assert_eq!(server.call("POST", "/Users", Some(&token), Some(&user(same))).await.status, 409, "{same:?}");
+    }
+    let filter = "/Users?filter=userName%20eq%20%22strasse%40EXAMPLE.com%22";
+    assert_eq!(server.call("GET", filter, Some(&token), None).await.body["totalResults"], 1);
     for look_alike in ["\u{212A}im@example.com", "kim@example.com ", "k\u{200b}im@example.com"] {
         let refused = server.call("POST", "/Users", Some(&token), Some(&user(look_alike))).await;
         assert_eq!(refused.status, 400, "{look_alike:?}");
@@ -38,4 +47,10 @@ async fn look_alikes_are_refused_and_earlier_ones_are_listed() {
     let names: Vec<&str> = listed.as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap()).collect();
     assert_eq!(names, ["old kim@example.com"]);
     assert!(listed[0]["reason"].as_str().unwrap().contains("U+0020"), "{listed}");
+
+    // Nothing to move on a store written under the rule; the report names the directory.
+    let migrated: Value = json(&backend.admin(&["users", "migrate-names", "--directory", &directory, "--json"]).await);
+    assert_eq!(migrated[0]["checked"], 4);
+    assert_eq!(migrated[0]["moved"], 0);
+    assert_eq!(migrated[0]["conflicts"], serde_json::json!([]));
 }

@@ -140,6 +140,17 @@ enum UsersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Move the userName claims written before the identity rule (keyed by the lowercase name) to the identity key
+    /// (NFC of the full case folding), for one directory or all of them; safe to repeat and to run while Okta
+    /// provisions. Until then those users are still found and still unique. Lists the users that share an
+    /// identity with another user (look-alikes the earlier rule let in): resolve them in Okta.
+    MigrateNames {
+        /// One directory (default: every directory).
+        #[arg(long)]
+        directory: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Where the deployment is reachable: the SP's URLs derive from it.
@@ -262,6 +273,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 for (id, name, reason) in &refused {
                     println!("{id}\t{name:?}\t{reason}");
                 }
+            }
+            Ok(())
+        }
+        Command::Users(UsersCommand::MigrateNames { directory, json: as_json }) => {
+            let (store, _) = config.open().await?;
+            let directories = match directory {
+                Some(directory) => {
+                    require_directory(&*store, &directory).await?;
+                    vec![directory]
+                }
+                None => store.list_directories().await?.into_iter().map(|d| d.id).collect(),
+            };
+            let mut rows = Vec::new();
+            for directory in directories {
+                let migration = store.migrate_user_names(&directory).await?;
+                if !as_json {
+                    println!(
+                        "Directory {directory}: {} users, {} claims moved, {} sharing an identity with another user{}",
+                        migration.checked,
+                        migration.moved,
+                        migration.conflicts.len(),
+                        if migration.conflicts.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", migration.conflicts.join(", "))
+                        }
+                    );
+                }
+                rows.push(json!({"directory": directory, "checked": migration.checked, "moved": migration.moved,
+                                 "conflicts": migration.conflicts}));
+            }
+            if as_json {
+                println!("{}", serde_json::Value::Array(rows));
             }
             Ok(())
         }

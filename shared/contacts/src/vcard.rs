@@ -109,18 +109,28 @@ fn pref(index: usize) -> &'static str {
 }
 
 /// `ADR;TYPE=work[;CC=..]:;;street;locality;region;postal code;country`.
+/// Nothing is written for an address whose every part is blank once the characters a vCard cannot carry are
+/// dropped (an address of control characters is no address).
 fn adr(card: &mut Card, address: &Address) {
-    let has_components = [&address.street_address, &address.locality, &address.region, &address.postal_code]
-        .iter()
-        .any(|c| c.as_deref().is_some_and(|v| !v.trim().is_empty()));
+    let present = |c: &Option<String>| c.as_deref().is_some_and(|v| !blank(v));
+    let has_components =
+        [&address.street_address, &address.locality, &address.region, &address.postal_code].into_iter().any(present);
     // Without components, the formatted address stands in as the street address.
     let street = if has_components { &address.street_address } else { &address.formatted };
     let country = address.country_display().map(str::to_string);
+    if !has_components && !present(street) && !present(&country) {
+        return;
+    }
     let name = match address.country_code() {
         Some(code) => format!("ADR;TYPE=work;CC={code}"),
         None => "ADR;TYPE=work".to_string(),
     };
     card.compound(&name, &[&None, &None, street, &address.locality, &address.region, &address.postal_code, &country]);
+}
+
+/// Whether `value` has nothing but white space and control characters.
+fn blank(value: &str) -> bool {
+    value.chars().all(|c| c.is_whitespace() || c.is_ascii_control())
 }
 
 /// The UUID in canonical lower-case form when `id` is one (8-4-4-4-12 hex digits).

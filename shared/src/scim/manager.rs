@@ -16,15 +16,16 @@
 //! This module decides; the service and `fd-admin users relink-managers` look the names up.
 
 use super::schema::ENTERPRISE_USER_SCHEMA;
-use super::user::{UserDoc, user_name_key};
+use super::user::UserDoc;
 use serde_json::{Map, Value};
 
 /// How many users a lookup asks for: enough to tell none, one and several apart.
 pub const LOOKUP_LIMIT: u64 = 2;
 
-/// Folds a display name for case-insensitive matching (the same folding as userName).
+/// Folds a display name for case-insensitive matching (lowercase: a display name is not an identifier, and the
+/// display-name index of both stores is keyed by this folding).
 pub fn display_name_key(display_name: &str) -> String {
-    user_name_key(display_name)
+    display_name.to_lowercase()
 }
 
 /// The enterprise `manager` object of a document, if any.

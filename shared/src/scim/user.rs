@@ -130,7 +130,7 @@ impl UserDoc {
         self.0.get("userName").and_then(Value::as_str).unwrap_or_default()
     }
 
-    /// The `userName` folded for case-insensitive uniqueness (RFC 7643: caseExact false).
+    /// The key the `userName` is unique and looked up by ([`user_name_key`]).
     pub fn user_name_key(&self) -> String {
         user_name_key(self.user_name())
     }
@@ -142,7 +142,7 @@ impl UserDoc {
 
     /// The `displayName` folded for case-insensitive lookup (manager links).
     pub fn display_name_key(&self) -> String {
-        user_name_key(self.display_name())
+        super::manager::display_name_key(self.display_name())
     }
 
     /// The client's `externalId`, when set.
@@ -212,8 +212,16 @@ fn derive_display_name(doc: &mut Map<String, Value>) {
     }
 }
 
-/// Folds a userName for uniqueness and lookup.
+/// The key a userName is unique and looked up by: its identity (`fd_input::identity_key`: NFC of the full case
+/// folding), so `Straße` and `STRASSE`, or a composed and a decomposed `é`, are one user. A name the identity rule
+/// refuses (stored before the rule; provisioning refuses them now) keeps the earlier key, [`legacy_user_name_key`].
 pub fn user_name_key(user_name: &str) -> String {
+    fd_input::identity_key(user_name).unwrap_or_else(|_| legacy_user_name_key(user_name))
+}
+
+/// The key of releases before the identity rule: the lowercase name. Stores still find users claimed under it
+/// until their names are migrated (`fd-admin users migrate-names`).
+pub fn legacy_user_name_key(user_name: &str) -> String {
     user_name.to_lowercase()
 }
 

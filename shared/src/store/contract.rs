@@ -29,6 +29,7 @@ macro_rules! store_contract_tests {
             create_then_get_round_trips,
             credentials_are_checked_on_every_call,
             user_names_are_unique_case_insensitively,
+            user_names_are_one_identity,
             directories_are_isolated,
             replace_is_conditional_on_version,
             rename_moves_the_user_name_claim,
@@ -338,6 +339,38 @@ pub async fn users_changes_cover_every_write(store: &dyn Store) {
         assert!(!changes.users.contains(untouched), "{untouched} was not written");
     }
     assert!(store.users_versions(&ids, &after).await.unwrap()[0].changes_since(&after[0]).is_empty());
+}
+
+/// One identity, one user: names equal under NFC and full case folding (`Straße`/`STRASSE`, composed and
+/// decomposed `é`) are the same userName for uniqueness, lookups and sign-in; migration finds nothing to move.
+pub async fn user_names_are_one_identity(store: &dyn Store) {
+    let (dir, cred) = new_tenant(store, "Contract identity").await;
+    let strasse = create(store, &cred, user("Straße@example.com")).await;
+    let look_alike = UserRecord::new(user("STRASSE@example.com"));
+    assert!(matches!(store.create_user(&cred, &look_alike).await, Err(StoreError::UserNameTaken)));
+    assert_eq!(
+        store.find_user_by_user_name(&cred, "strasse@EXAMPLE.com").await.unwrap().map(|u| u.id),
+        Some(strasse.id.clone())
+    );
+    assert_eq!(
+        store.sign_in_user(&dir.id, "STRASSE@example.com").await.unwrap().map(|u| u.id),
+        Some(strasse.id.clone())
+    );
+    let composed = create(store, &cred, user("jos\u{e9}@example.com")).await;
+    let decomposed = UserRecord::new(user("jose\u{301}@example.com"));
+    assert!(matches!(store.create_user(&cred, &decomposed).await, Err(StoreError::UserNameTaken)));
+    assert_eq!(
+        store.find_user_by_user_name(&cred, "JOSE\u{301}@example.com").await.unwrap().map(|u| u.id),
+        Some(composed.id.clone())
+    );
+    // A rename to another spelling of the same identity keeps the name; to another identity frees it.
+    let renamed = strasse.successor(user("STRASSE@example.com"));
+    store.replace_user(&cred, &strasse, &renamed).await.unwrap();
+    let moved = renamed.successor(user("street@example.com"));
+    store.replace_user(&cred, &renamed, &moved).await.unwrap();
+    create(store, &cred, user("strasse@example.com")).await;
+    let migration = store.migrate_user_names(&dir.id).await.unwrap();
+    assert_eq!((migration.checked, migration.moved, migration.conflicts.len()), (3, 0, 0));
 }
 
 /// A signed-in request's first read: its session, its user and the versions, as the separate calls give them.

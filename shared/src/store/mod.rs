@@ -190,6 +190,21 @@ pub trait AdminStore: Send + Sync {
     /// Removes the directory's SAML configuration (sign-in stops, and the directory's sessions end);
     /// [`StoreError::NotFound`] if the directory does not exist.
     async fn clear_saml_config(&self, directory: &str) -> Result<(), StoreError>;
+    /// Moves every userName claim of the directory written before the identity rule to its identity key
+    /// ([`crate::scim::user::user_name_key`]); idempotent. A claim another user of the directory already holds
+    /// under that key stays where it was, and its user is listed.
+    async fn migrate_user_names(&self, directory: &str) -> Result<NameMigration, StoreError>;
+}
+
+/// What [`AdminStore::migrate_user_names`] did to a directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameMigration {
+    /// Users looked at.
+    pub checked: u64,
+    /// Users whose claim moved to its identity key.
+    pub moved: u64,
+    /// Users whose claim could not move: another user of the directory is the same identity (ids).
+    pub conflicts: Vec<String>,
 }
 
 /// The SCIM operations on users (the SCIM functions), each scoped and authorised by the presented credential.

@@ -182,4 +182,50 @@ impl AdminStore for DynamoStore {
         self.end_directory_sessions(directory).await?;
         self.update_directory(directory, "REMOVE #saml", None).await
     }
+
+    /// Each user whose name has a claim key from before the identity rule: one transaction (the user unchanged
+    /// since read, the claim put under the identity key unless another user holds it, the old claim deleted).
+    async fn migrate_user_names(&self, directory: &str) -> Result<NameMigration, StoreError> {
+        const OWN_CLAIM: &str = "attribute_not_exists(pk) OR #id = :id";
+        let pk = dir_pk(directory);
+        let mut migration = NameMigration::default();
+        for user in AddressBookStore::directory_users(self, directory).await? {
+            migration.checked += 1;
+            let Some(legacy) = legacy_claim_sk(user.doc.user_name()) else { continue };
+            if self.get_item(pk.clone(), legacy.clone()).await?.is_none() {
+                continue;
+            }
+            let unchanged = || -> Result<TransactWriteItem, StoreError> {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(primary_key(pk.clone(), user_sk(&user.id))))
+                    .condition_expression("#version = :version")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(":version", n(user.version))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().condition_check(check).build())
+            };
+            let own = || (vec![("#id", "id")], vec![(":id", s(&user.id))]);
+            let result = self
+                .transact("TransactWriteItems", || {
+                    let (names, values) = own();
+                    let (names2, values2) = own();
+                    Ok(vec![
+                        unchanged()?,
+                        self.put(claim_item(&pk, &user)?, OWN_CLAIM, &names, values, false)?,
+                        self.delete(primary_key(pk.clone(), legacy.clone()), OWN_CLAIM, &names2, values2, false)?,
+                    ])
+                })
+                .await?;
+            match result {
+                Ok(()) => migration.moved += 1,
+                // Written since it was read: that write moved the claim.
+                Err(reasons) if failed(&reasons, 0) => {}
+                Err(reasons) if failed(&reasons, 1) => migration.conflicts.push(user.id.clone()),
+                Err(reasons) => return Err(cancelled("migrate_user_names", &reasons)),
+            }
+        }
+        Ok(migration)
+    }
 }

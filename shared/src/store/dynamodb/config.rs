@@ -43,6 +43,19 @@ impl SdkLimits {
         max_backoff: Duration::from_secs(1),
     };
 
+    /// The limits for a local emulator (moto, DynamoDB Local), which is slower than DynamoDB by orders of magnitude
+    /// (moto copies a table on every write) and may not honour a transaction's idempotency token: an attempt
+    /// abandoned after it committed, then retried, would report the user's own name as taken. So attempts get
+    /// long enough never to be abandoned on a working emulator; the fault tests set their own.
+    pub const EMULATOR: SdkLimits = SdkLimits {
+        connect: Duration::from_secs(2),
+        attempt: Duration::from_secs(20),
+        operation: Duration::from_secs(45),
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+    };
+
     /// The SDK's timeout configuration for these limits.
     pub fn timeout_config(&self) -> TimeoutConfig {
         TimeoutConfig::builder()
@@ -87,9 +100,9 @@ pub async fn aws_config() -> SdkConfig {
 }
 
 /// Configuration for a local emulator (moto, DynamoDB Local) at `endpoint_url`: region `us-east-1` and fixed dummy
-/// credentials, whatever the process environment says, under [`SdkLimits::LAMBDA`].
+/// credentials, whatever the process environment says, under [`SdkLimits::EMULATOR`].
 pub async fn emulator_config(endpoint_url: &str) -> SdkConfig {
-    emulator_config_with(endpoint_url, SdkLimits::LAMBDA).await
+    emulator_config_with(endpoint_url, SdkLimits::EMULATOR).await
 }
 
 /// [`emulator_config`] under other limits (the fault tests shorten them).

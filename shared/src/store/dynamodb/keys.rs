@@ -49,6 +49,13 @@ pub(super) fn claim_sk(folded_user_name: &str) -> String {
     if plain.len() <= MAX_SORT_KEY_BYTES { plain } else { format!("UNAMEH#{}", sha256_hex(folded_user_name)) }
 }
 
+/// The claim a userName had before the identity rule, where it differs from today's ([`claim_sk`] of
+/// [`user_name_key`]): users written then are still found there until `migrate_user_names` moves them.
+pub(super) fn legacy_claim_sk(user_name: &str) -> Option<String> {
+    let legacy = claim_sk(&legacy_user_name_key(user_name));
+    (legacy != claim_sk(&user_name_key(user_name))).then_some(legacy)
+}
+
 /// The LSI sort key for an externalId; empty or over-long values (not allowed as index keys) go by digest.
 pub(super) fn ext_key(external_id: &str) -> String {
     if !external_id.is_empty() && external_id.len() <= MAX_SORT_KEY_BYTES {

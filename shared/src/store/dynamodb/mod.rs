@@ -51,12 +51,12 @@
 //! AuthnRequests are not stored at all: they travel in a sealed cookie (`fd-signin`).
 
 use super::{
-    AddressBookStore, AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord,
-    SessionStore, SignInStore, StoreError, UserPage, UserStore,
+    AddressBookStore, AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, NameMigration, SamlConfig,
+    SessionRecord, SessionStore, SignInStore, StoreError, UserPage, UserStore,
 };
 use crate::auth::{Credential, KeyHash, KeyRecord, Pepper};
 use crate::scim::manager::display_name_key;
-use crate::scim::user::{UserDoc, UserRecord, user_name_key};
+use crate::scim::user::{UserDoc, UserRecord, legacy_user_name_key, user_name_key};
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::Client;

@@ -13,13 +13,8 @@ impl SignInStore for DynamoStore {
     }
 
     async fn sign_in_user(&self, directory: &str, user_name: &str) -> Result<Option<UserRecord>, StoreError> {
-        let folded = user_name_key(user_name);
-        let Some(claim) = self.get_item(dir_pk(directory), claim_sk(&folded)).await? else {
-            return Ok(None);
-        };
-        let user = user_from_item(&claim)?;
-        // Digest-keyed claims: confirm the name itself.
-        Ok((user.doc.user_name_key() == folded).then_some(user))
+        let items = self.batch_get(users::claim_keys(directory, user_name)).await?;
+        users::claimed_user(&items, user_name)
     }
 
     async fn session_user(&self, directory: &str, id: &str) -> Result<Option<UserRecord>, StoreError> {

@@ -37,6 +37,17 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
+    /// A condition that `key` names no item.
+    pub(super) fn absent(&self, key: Item) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     /// The user's shard of the directory's user counter: adds `delta` to the user count `n` and 1 to the writes
     /// `v`, and shifts `user_id` into the shard's latest writes (`r0` newest … `r7`; see
     /// [`AddressBookStore::users_versions`]).

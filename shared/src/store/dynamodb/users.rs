@@ -32,18 +32,12 @@ impl UserStore for DynamoStore {
         credential: &Credential,
         user_name: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        let folded = user_name_key(user_name);
         let key_sk = key_sk(&credential.key_id);
-        let claim_sk = claim_sk(&folded);
-        let keys = vec![Self::key_key(credential), primary_key(dir_pk(&credential.directory), claim_sk.clone())];
+        let mut keys = vec![Self::key_key(credential)];
+        keys.extend(claim_keys(&credential.directory, user_name));
         let items = self.batch_get(keys).await?;
         Self::check_key(credential, items.iter().find(|i| sort_key_of(i) == Some(key_sk.as_str())))?;
-        let Some(claim) = items.iter().find(|i| sort_key_of(i) == Some(claim_sk.as_str())) else {
-            return Ok(None);
-        };
-        let user = user_from_item(claim)?;
-        // Digest-keyed claims: confirm the name itself.
-        Ok((user.doc.user_name_key() == folded).then_some(user))
+        claimed_user(&items, user_name)
     }
 
     async fn find_users_by_external_id(
@@ -220,19 +214,24 @@ impl UserStore for DynamoStore {
         let pk = dir_pk(&credential.directory);
         let result = self
             .transact("TransactWriteItems", || {
-                Ok(vec![
+                let mut items = vec![
                     self.key_check(credential)?,
                     self.put(user_item(&pk, user)?, "attribute_not_exists(pk)", &[], vec![], false)?,
                     self.put(claim_item(&pk, user)?, "attribute_not_exists(pk)", &[], vec![], false)?,
                     self.counter_update(&pk, 1, &user.id)?,
                     self.display_name_update(&pk, &user.doc.display_name_key(), vec![user.id.clone()], true)?,
-                ])
+                ];
+                // A user of the same name written before the identity rule, not yet migrated, holds the name too.
+                if let Some(legacy) = legacy_claim_sk(user.doc.user_name()) {
+                    items.push(self.absent(primary_key(pk.clone(), legacy))?);
+                }
+                Ok(items)
             })
             .await?;
         match result {
             Ok(()) => Ok(()),
             Err(reasons) if failed(&reasons, 0) => Err(StoreError::Unauthorized),
-            Err(reasons) if failed(&reasons, 2) => Err(StoreError::UserNameTaken),
+            Err(reasons) if failed(&reasons, 2) || failed(&reasons, 5) => Err(StoreError::UserNameTaken),
             // The id already exists: a create expects no stored version.
             Err(reasons) if failed(&reasons, 1) => Err(StoreError::VersionConflict),
             Err(reasons) => Err(cancelled("create_user", &reasons)),
@@ -284,6 +283,16 @@ impl UserStore for DynamoStore {
                         false,
                     )?);
                 }
+                // A claim from before the identity rule moves to the identity key with this write.
+                if let Some(legacy) = legacy_claim_sk(previous.doc.user_name()).filter(|l| *l != new_claim) {
+                    items.push(self.delete(
+                        primary_key(pk.clone(), legacy),
+                        OWN_CLAIM,
+                        &[("#id", "id")],
+                        vec![(":id", s(&previous.id))],
+                        false,
+                    )?);
+                }
                 // The display-name index: moved on rename, re-added otherwise (which indexes older users too).
                 let (old_name, new_name) = (previous.doc.display_name_key(), next.doc.display_name_key());
                 if display_name_sk(&old_name) != display_name_sk(&new_name) {
@@ -311,7 +320,9 @@ impl UserStore for DynamoStore {
             Ok(()) => Ok(()),
             Err(reasons) if failed(&reasons, 0) => Err(StoreError::Unauthorized),
             Err(reasons) if failed(&reasons, 1) => Err(missing_or_changed(&reasons, 1)),
-            Err(reasons) if renamed && failed(&reasons, 2) => Err(StoreError::UserNameTaken),
+            // The claim is another user's: renamed onto a taken name, or (not renamed) the identity key of a name
+            // from before the rule, already held by a look-alike.
+            Err(reasons) if failed(&reasons, 2) => Err(StoreError::UserNameTaken),
             Err(reasons) => Err(cancelled("replace_user", &reasons)),
         }
     }
@@ -321,7 +332,7 @@ impl UserStore for DynamoStore {
         let claim = claim_sk(&previous.doc.user_name_key());
         let result = self
             .transact("TransactWriteItems", || {
-                Ok(vec![
+                let mut items = vec![
                     self.key_check(credential)?,
                     self.delete(
                         primary_key(pk.clone(), user_sk(&previous.id)),
@@ -339,7 +350,17 @@ impl UserStore for DynamoStore {
                     )?,
                     self.counter_update(&pk, -1, &previous.id)?,
                     self.display_name_update(&pk, &previous.doc.display_name_key(), vec![previous.id.clone()], false)?,
-                ])
+                ];
+                if let Some(legacy) = legacy_claim_sk(previous.doc.user_name()) {
+                    items.push(self.delete(
+                        primary_key(pk.clone(), legacy),
+                        "attribute_not_exists(pk) OR #id = :id",
+                        &[("#id", "id")],
+                        vec![(":id", s(&previous.id))],
+                        false,
+                    )?);
+                }
+                Ok(items)
             })
             .await?;
         match result {
@@ -446,4 +467,30 @@ impl UserStore for DynamoStore {
         }
         Ok(indexed)
     }
+}
+
+/// The claim keys a userName may be found under: its identity key, and the key from before the identity rule
+/// where that differs.
+pub(super) fn claim_keys(directory: &str, user_name: &str) -> Vec<Item> {
+    let pk = dir_pk(directory);
+    let mut keys = vec![primary_key(pk.clone(), claim_sk(&user_name_key(user_name)))];
+    keys.extend(legacy_claim_sk(user_name).map(|legacy| primary_key(pk, legacy)));
+    keys
+}
+
+/// The user claiming `user_name` among `items` (read with [`claim_keys`]): the identity-key claim first, else a
+/// claim from before the rule; only if the claimed user's name is the same identity (digest-keyed claims, and
+/// lowercase keys of names that fold differently, are confirmed by the name itself).
+pub(super) fn claimed_user(items: &[Item], user_name: &str) -> Result<Option<UserRecord>, StoreError> {
+    let key = user_name_key(user_name);
+    let claims = [Some(claim_sk(&key)), legacy_claim_sk(user_name)];
+    for claim in claims.iter().flatten() {
+        if let Some(item) = items.iter().find(|i| sort_key_of(i) == Some(claim.as_str())) {
+            let user = user_from_item(item)?;
+            if user.doc.user_name_key() == key {
+                return Ok(Some(user));
+            }
+        }
+    }
+    Ok(None)
 }

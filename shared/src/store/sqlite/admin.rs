@@ -170,4 +170,8 @@ impl AdminStore for SqliteStore {
         run(&tx, "DELETE FROM sessions WHERE directory = ?1", params![directory])?;
         tx.commit()
     }
+
+    async fn migrate_user_names(&self, directory: &str) -> Result<NameMigration, StoreError> {
+        super::rekey_directory_user_names(&self.lock(), Some(directory))
+    }
 }

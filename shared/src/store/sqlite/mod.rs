@@ -4,8 +4,8 @@
 //! so concurrent processes serialise on the database lock instead of failing half-way.
 
 use super::{
-    AddressBookStore, AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, SamlConfig, SessionRecord,
-    SessionStore, SignInStore, StoreError, UserPage, UserStore,
+    AddressBookStore, AdminStore, CONTINUATION_TTL_SECS, Company, Directory, KeysetPage, NameMigration, SamlConfig,
+    SessionRecord, SessionStore, SignInStore, StoreError, UserPage, UserStore,
 };
 use crate::auth::{Credential, KeyHash, KeyRecord};
 use crate::scim::manager::display_name_key;
@@ -24,8 +24,9 @@ mod tests;
 mod users;
 
 /// 2: `users.display_name_key` and its index (manager links). 3: `companies`, `directories.company`, `sessions`.
-/// 4: `user_writes` (which users the latest writes changed, for the address book).
-const SCHEMA_VERSION: i64 = 4;
+/// 4: `user_writes` (which users the latest writes changed, for the address book). 5: `users.user_name_key` is the
+/// identity key ([`user_name_key`]).
+const SCHEMA_VERSION: i64 = 5;
 
 /// How many of a directory's latest user writes `user_writes` keeps: an address book that fell further behind
 /// re-reads the directory.
@@ -182,6 +183,9 @@ impl SqliteStore {
         add_display_name_key(&connection)?;
         add_column(&connection, "directories", "company", "TEXT REFERENCES companies(short_key)")?;
         add_column(&connection, "directories", "users_version", "INTEGER NOT NULL DEFAULT 0")?;
+        if version < 5 {
+            rekey_user_names(&connection)?;
+        }
         connection.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
         Ok(Self { connection: Mutex::new(connection), _checkpointer: None })
     }
@@ -355,6 +359,53 @@ fn missing_or_changed(conn: &Connection, directory: &str, id: &str) -> Result<St
         )
         .map_err(backend)?;
     Ok(if exists { StoreError::VersionConflict } else { StoreError::NotFound })
+}
+
+/// Schema version 5: every stored userName is keyed by [`user_name_key`] (its identity) instead of its lowercase
+/// form, in one write transaction, oldest users first. Two users that were distinct under the earlier key but are
+/// one identity under the new one (`Straße` and `STRASSE`) cannot both hold it: the later one keeps its earlier key
+/// (still unique, still found by its exact name) and is listed by [`AdminStore::migrate_user_names`].
+fn rekey_user_names(conn: &Connection) -> Result<(), StoreError> {
+    rekey_directory_user_names(conn, None).map(|_| ())
+}
+
+/// [`rekey_user_names`] for one directory, or all of them.
+fn rekey_directory_user_names(conn: &Connection, directory: Option<&str>) -> Result<NameMigration, StoreError> {
+    let tx = Tx::write(conn)?;
+    let rows: Vec<(String, String, String, String)> = tx
+        .prepare(
+            "SELECT directory, id, user_name_key, doc FROM users WHERE ?1 IS NULL OR directory = ?1
+             ORDER BY created, id",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map(params![directory], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(backend)?;
+    let mut migration = NameMigration::default();
+    for (directory, id, key, doc) in rows {
+        migration.checked += 1;
+        let attributes =
+            serde_json::from_str(&doc).map_err(|e| StoreError::Backend(format!("stored user {id}: {e}")))?;
+        let identity = UserDoc::from_stored(attributes).user_name_key();
+        if identity == key {
+            continue;
+        }
+        match execute(
+            &tx,
+            "UPDATE users SET user_name_key = ?3 WHERE directory = ?1 AND id = ?2",
+            params![directory, id, identity],
+        ) {
+            Ok(_) => migration.moved += 1,
+            Err(e) if is_unique_violation(&e) => {
+                tracing::warn!(directory, user = id, "userName keeps its earlier key: another user has its identity");
+                migration.conflicts.push(id);
+            }
+            Err(e) => return Err(backend(e)),
+        }
+    }
+    tx.commit()?;
+    Ok(migration)
 }
 
 /// Index on the folded displayName, created once the column exists (after [`add_display_name_key`]).

@@ -90,3 +90,69 @@ async fn version_2_databases_get_companies() {
     drop(store);
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A database written before the identity rule: userNames keyed by their lowercase form move to their identity
+/// key when it is opened; a look-alike of an existing user keeps its old key and is listed.
+#[tokio::test]
+async fn version_4_databases_key_user_names_by_identity() {
+    use crate::scim::user::UserRecord;
+    use crate::store::contract::user;
+    use crate::store::{AdminStore, Directory, SignInStore, UserStore};
+    let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("db.sqlite3");
+    let directory = Directory {
+        id: crate::auth::new_id(),
+        name: "Old".into(),
+        created: "2025-01-01T00:00:00Z".into(),
+        company: None,
+    };
+    let pepper = crate::auth::Pepper::new(vec![3; 32]).unwrap();
+    let issued = crate::auth::issue_key(&directory.id, "k", &pepper);
+    let credential =
+        crate::auth::Credential::from_authorization(Some(&format!("Bearer {}", issued.token)), &pepper).unwrap();
+    let (strasse, street, jose) = {
+        let store = SqliteStore::open(&path).unwrap();
+        store.create_directory(&directory).await.unwrap();
+        store.create_key(&issued.record).await.unwrap();
+        let strasse = UserRecord::new(user("Straße@example.com"));
+        store.create_user(&credential, &strasse).await.unwrap();
+        let jose = UserRecord::new(user("Jose\u{301}@example.com"));
+        store.create_user(&credential, &jose).await.unwrap();
+        // As the previous release keyed them: lowercase, no folding or normalisation.
+        for user in [&strasse, &jose] {
+            store
+                .lock()
+                .execute(
+                    "UPDATE users SET user_name_key = ?2 WHERE id = ?1",
+                    rusqlite::params![user.id, user.doc.user_name().to_lowercase()],
+                )
+                .unwrap();
+        }
+        // Then a look-alike the previous release let in.
+        let street = UserRecord::new(user("STRASSE@example.com"));
+        store.create_user(&credential, &street).await.unwrap();
+        store.lock().pragma_update(None, "user_version", 4).unwrap();
+        (strasse, street, jose)
+    };
+    let store = SqliteStore::open(&path).unwrap();
+    let found = store.find_user_by_user_name(&credential, "JOS\u{c9}@example.com").await.unwrap();
+    assert_eq!(found.map(|u| u.id), Some(jose.id.clone()), "composed finds decomposed");
+    // Two users of one identity: the identity key is the later one's (the older kept its old key, and is listed
+    // for the admin); a lookup by either spelling finds the key's holder.
+    assert_eq!(
+        store.sign_in_user(&directory.id, "Straße@example.com").await.unwrap().map(|u| u.id),
+        Some(street.id.clone())
+    );
+    assert_eq!(
+        store.find_user_by_user_name(&credential, "strasse@example.com").await.unwrap().map(|u| u.id),
+        Some(street.id)
+    );
+    let migration = store.migrate_user_names(&directory.id).await.unwrap();
+    assert_eq!((migration.checked, migration.moved), (3, 0));
+    assert_eq!(migration.conflicts, [strasse.id]);
+    let version: i64 = store.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, super::SCHEMA_VERSION);
+    drop(store);
+    std::fs::remove_dir_all(dir).ok();
+}
