@@ -28,6 +28,43 @@ pub fn display_name_key(display_name: &str) -> String {
     display_name.to_lowercase()
 }
 
+/// The manager object of a document's attributes, for changing it.
+fn manager_mut(attributes: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
+    attributes.get_mut(ENTERPRISE_USER_SCHEMA)?.get_mut("manager")?.as_object_mut()
+}
+
+/// A `manager.$ref` is the server's to write: a client's is dropped unless it has the server's shape for the
+/// manager's `value` (`…/Users/{value}`: an echo of a link the server rendered). What is stored is never shown:
+/// [`render_reference`] writes the reference from the `value` and the deployment's URL.
+pub fn drop_client_reference(attributes: &mut Map<String, Value>) {
+    let Some(manager) = manager_mut(attributes) else { return };
+    let value = manager.get("value").and_then(Value::as_str).filter(|v| !v.is_empty());
+    let servers = match (value, manager.get("$ref").and_then(Value::as_str)) {
+        (_, None) => return,
+        (Some(value), Some(reference)) => {
+            reference.strip_suffix(value).is_some_and(|prefix| prefix.ends_with("/Users/"))
+        }
+        (None, Some(_)) => false,
+    };
+    if !servers {
+        manager.shift_remove("$ref");
+    }
+}
+
+/// The `manager.$ref` of a rendered user: `{users_url}/{value}` when the manager has a `value`, else none.
+pub fn render_reference(attributes: &mut Map<String, Value>, users_url: &str) {
+    let Some(manager) = manager_mut(attributes) else { return };
+    match manager.get("value").and_then(Value::as_str).filter(|v| !v.is_empty()) {
+        Some(value) => {
+            let reference = format!("{users_url}/{value}");
+            manager.insert("$ref".into(), Value::String(reference));
+        }
+        None => {
+            manager.shift_remove("$ref");
+        }
+    }
+}
+
 /// The enterprise `manager` object of a document, if any.
 fn manager(doc: &UserDoc) -> Option<&Map<String, Value>> {
     doc.attributes().get(ENTERPRISE_USER_SCHEMA)?.get("manager")?.as_object()
@@ -156,6 +193,9 @@ mod tests {
     #[test]
     fn okta_names_are_resolvable_client_links_are_not() {
         assert_eq!(resolvable_name(&doc(json!({"displayName": "Charles Babbage"}))), Some("Charles Babbage"));
+        // A `$ref` without a value is dropped: the name is resolved.
+        let reference_only = doc(json!({"displayName": "Charles", "$ref": "https://example.com/scim/v2/Users/c1"}));
+        assert_eq!(resolvable_name(&reference_only), Some("Charles"));
         // The server's own link (any base URL) may be recomputed.
         let ours =
             doc(json!({"displayName": "Charles", "value": "c1", "$ref": "http://127.0.0.1:3000/scim/v2/Users/c1"}));
@@ -163,7 +203,6 @@ mod tests {
         for client in [
             json!({"value": "c1"}),
             json!({"displayName": "Charles", "value": "c1"}),
-            json!({"displayName": "Charles", "$ref": "https://example.com/scim/v2/Users/c1"}),
             json!({"displayName": "Charles", "value": "c1", "$ref": "https://example.com/people/c1"}),
             json!({"displayName": "Charles", "value": "c1", "$ref": "https://example.com/scim/v2/Users/xc1"}),
             json!({"displayName": "   "}),

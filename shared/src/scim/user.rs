@@ -102,6 +102,7 @@ impl UserDoc {
         }
         doc.shift_insert(0, "schemas".into(), Value::Array(schemas));
         derive_display_name(&mut doc);
+        super::manager::drop_client_reference(&mut doc);
         let user = UserDoc(doc);
         user.check_required()?;
         // One rule for who a userName is (RFC 8265 IdentifierClass, no mapping): see fd_input::identity.
@@ -572,6 +573,7 @@ impl UserRecord {
         }
         let id_position = usize::from(out.contains_key("schemas"));
         out.shift_insert(id_position, "id".into(), Value::String(self.id));
+        super::manager::render_reference(&mut out, users_url);
         let mut meta = Map::with_capacity(5);
         meta.insert("resourceType".into(), Value::String("User".into()));
         meta.insert("created".into(), Value::String(self.created));

@@ -796,18 +796,34 @@ async fn client_set_managers_are_kept_as_sent() {
     let mut entra = okta("entra", "Entra User", None);
     entra[ENTERPRISE]["manager"] = json!({"value": "entra-manager-id"});
     let created = f.post(entra).await;
-    assert_eq!(created[ENTERPRISE]["manager"], json!({"value": "entra-manager-id"}));
+    // Rendered with the server's reference for the value (a client's `$ref` is never stored or shown).
+    let reference = format!("{USERS_URL}/entra-manager-id");
+    assert_eq!(created[ENTERPRISE]["manager"], json!({"value": "entra-manager-id", "$ref": reference}));
     let id = created["id"].as_str().unwrap().to_string();
 
     // A value sent with a name that matches someone else is still the client's.
     let mut both = okta("entra", "Entra User", Some("Ada Lovelace"));
     both[ENTERPRISE]["manager"]["value"] = json!("entra-manager-id");
     let put = f.write(Method::PUT, &id, both).await.body.unwrap();
-    assert_eq!(put[ENTERPRISE]["manager"], json!({"displayName": "Ada Lovelace", "value": "entra-manager-id"}));
+    assert_eq!(
+        put[ENTERPRISE]["manager"],
+        json!({"displayName": "Ada Lovelace", "value": "entra-manager-id", "$ref": reference})
+    );
     let set_by_id = json!({"schemas": [crate::scim::schema::PATCH_OP_SCHEMA], "Operations": [
         {"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": {"value": ada, "displayName": "Someone"}}]});
     let patched = f.write(Method::PATCH, &id, set_by_id).await.body.unwrap();
-    assert_eq!(patched[ENTERPRISE]["manager"], json!({"value": ada, "displayName": "Someone"}));
+    assert_eq!(
+        patched[ENTERPRISE]["manager"],
+        json!({"value": ada, "displayName": "Someone", "$ref": format!("{USERS_URL}/{ada}")})
+    );
+    // A client's own `$ref` is not kept: the server writes it from the value.
+    let evil = json!({"schemas": [crate::scim::schema::PATCH_OP_SCHEMA], "Operations": [
+        {"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": {"value": ada, "$ref": "http://evil.example/x"}}]});
+    let patched = f.write(Method::PATCH, &id, evil).await.body.unwrap();
+    assert_eq!(patched[ENTERPRISE]["manager"]["$ref"], json!(format!("{USERS_URL}/{ada}")));
+    let cred = Credential::from_authorization(Some(&f.token), &Pepper::new(vec![3; 32]).unwrap()).unwrap();
+    let stored = f.store.get_user(&cred, &id).await.unwrap();
+    assert!(!serde_json::to_string(stored.doc.attributes()).unwrap().contains("evil.example"), "never stored");
     let filter = format!("{ENTERPRISE}:manager.value eq \"{ada}\"");
     assert_eq!(f.filter(&filter).await, ["entra"]);
 }
