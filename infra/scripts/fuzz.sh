@@ -7,6 +7,7 @@
 #
 #   infra/scripts/fuzz.sh                       # every target, 10 s each
 #   FUZZ_SECONDS=300 infra/scripts/fuzz.sh scim_patch saml_response
+#   FUZZ_RUNS=10000000 infra/scripts/fuzz.sh scim_filter   # a number of executions instead of a time
 #
 # cargo fuzz needs nightly compiler flags (-Z...); on the stable toolchain RUSTC_BOOTSTRAP=1 enables them. cargo-fuzz
 # itself is installed from crates.io when missing. Seeds are regenerated with `cargo run --example seeds` in
@@ -21,6 +22,13 @@ if ! [[ "$FUZZ_SECONDS" =~ ^[1-9][0-9]*$ ]]; then
   echo "fuzz.sh: FUZZ_SECONDS must be a positive number of seconds, not '$FUZZ_SECONDS'" >&2
   exit 2
 fi
+FUZZ_RUNS="${FUZZ_RUNS:-}"
+if [[ -n "$FUZZ_RUNS" ]] && ! [[ "$FUZZ_RUNS" =~ ^[1-9][0-9]*$ ]]; then
+  echo "fuzz.sh: FUZZ_RUNS must be a positive number of executions, not '$FUZZ_RUNS'" >&2
+  exit 2
+fi
+if [[ -n "$FUZZ_RUNS" ]]; then budget=(-runs="$FUZZ_RUNS"); label="$FUZZ_RUNS executions"; else
+  budget=(-max_total_time="$FUZZ_SECONDS"); label="${FUZZ_SECONDS} s"; fi
 export RUSTC_BOOTSTRAP=1
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -41,11 +49,11 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 failed=()
 for target in "${targets[@]}"; do
-  echo "==> $target: ${FUZZ_SECONDS} s" >&2
+  echo "==> $target: $label" >&2
   mkdir -p "$scratch/$target" "tests/fuzz/corpus/$target"
   log="$scratch/$target.log"
   if cargo fuzz run --fuzz-dir tests/fuzz "$target" "$scratch/$target" "tests/fuzz/corpus/$target" -- \
-      -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1; then
+      "${budget[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1; then
     runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
     echo "    ok: ${runs:-?} executions" >&2
   else
