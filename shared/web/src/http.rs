@@ -167,7 +167,7 @@ mod tests {
         WebResponse::Page { status: 200, html: html.to_string(), set_cookies: Vec::new() }
     }
 
-    fn header_of<'a>(response: &'a Response<Body>, name: HeaderName) -> Option<&'a str> {
+    fn header_of(response: &Response<Body>, name: HeaderName) -> Option<&str> {
         response.headers().get(name).and_then(|v| v.to_str().ok())
     }
 
