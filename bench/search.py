@@ -35,6 +35,61 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
 
 
+def start_server(bin_dir, data, port, extra_args=()):
+    """fd-local on 127.0.0.1:`port` over the SQLite data directory `data`, pinned to core 1 when there are two or
+    more; returns once it listens. `bench/first_visit.py` uses this too."""
+    pin = ["taskset", "-c", "1"] if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1 else []
+    server = subprocess.Popen(pin + [os.path.join(bin_dir, "fd-local"), "--data-dir", data, "--addr",
+                                     f"127.0.0.1:{port}", *extra_args],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server.stdout.readline()
+    return server
+
+
+def set_up_company(bin_dir, data, url):
+    """Company "bench" with directory "Okta", its SCIM token, and SAML sign-in through the development IdP at
+    `url`/dev-idp (fd-dev-idp's key in `data`). Returns (directory id, token, environment for fd-dev-idp)."""
+    admin = [os.path.join(bin_dir, "fd-admin"), "--data-dir", data]
+    run(admin + ["company", "create", "bench", "--name", "Bench Corp"])
+    directory = json.loads(run(admin + ["directory", "create", "Okta", "--company", "bench", "--json"]))["id"]
+    token = json.loads(run(admin + ["key", "create", "--directory", directory, "--name", "Okta", "--json"]))["token"]
+    env = dict(os.environ, FD_DEV_IDP_KEY=os.path.join(data, "dev-idp-key.pem"))
+    cert = os.path.join(data, "idp.pem")
+    with open(cert, "w") as f:
+        f.write(run([os.path.join(bin_dir, "fd-dev-idp"), "certificate"], env=env))
+    run(admin + ["saml", "set", "--directory", directory, "--login-url", f"{url}/dev-idp", "--certificate", cert,
+                 "--public-url", url])
+    return directory, token, env
+
+
+def synthetic_person(i, rng):
+    """The i-th synthetic person (userName user{i}@bench.example), as Okta provisions one."""
+    given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "userName": f"user{i}@bench.example", "displayName": f"{given} {family}",
+        "name": {"givenName": given, "familyName": family}, "title": rng.choice(TITLES), "active": True,
+        "emails": [{"value": f"user{i}@bench.example", "type": "work", "primary": True}],
+        "phoneNumbers": [{"value": f"+31 20 {rng.randint(100, 999)} {rng.randint(1000, 9999)}", "type": "work"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": rng.choice(DEPARTMENTS)},
+    }
+
+
+def seed_people(conn, token, people):
+    """Creates `people` synthetic people over SCIM on `conn` (always the same ones); returns the seconds taken."""
+    rng = random.Random(7)
+    started = time.time()
+    for i in range(people):
+        conn.request("POST", "/scim/v2/Users", json.dumps(synthetic_person(i, rng)),
+                     {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 201:
+            sys.exit(f"create {i}: {response.status}")
+    return time.time() - started
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=10000)
@@ -46,43 +101,11 @@ def main():
     data = tempfile.mkdtemp(prefix="fd-search-bench-")
     port = 3000 + random.randint(1000, 4000)
     url = f"http://127.0.0.1:{port}"
-    pin = ["taskset", "-c", "1"] if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1 else []
-    server = subprocess.Popen(pin + [os.path.join(bin_dir, "fd-local"), "--data-dir", data, "--addr", f"127.0.0.1:{port}"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server = start_server(bin_dir, data, port)
     try:
-        server.stdout.readline()
-        admin = [os.path.join(bin_dir, "fd-admin"), "--data-dir", data]
-        run(admin + ["company", "create", "bench", "--name", "Bench Corp"])
-        directory = json.loads(run(admin + ["directory", "create", "Okta", "--company", "bench", "--json"]))["id"]
-        token = json.loads(run(admin + ["key", "create", "--directory", directory, "--name", "Okta", "--json"]))["token"]
-        env = dict(os.environ, FD_DEV_IDP_KEY=os.path.join(data, "dev-idp-key.pem"))
-        cert = os.path.join(data, "idp.pem")
-        with open(cert, "w") as f:
-            f.write(run([os.path.join(bin_dir, "fd-dev-idp"), "certificate"], env=env))
-        run(admin + ["saml", "set", "--directory", directory, "--login-url", f"{url}/dev-idp", "--certificate", cert,
-                     "--public-url", url])
-
+        directory, token, env = set_up_company(bin_dir, data, url)
         conn = http.client.HTTPConnection("127.0.0.1", port)
-        rng = random.Random(7)
-        started = time.time()
-        for i in range(args.people):
-            given, family = rng.choice(GIVEN), rng.choice(FAMILY)
-            body = json.dumps({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-                            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-                "userName": f"user{i}@bench.example", "displayName": f"{given} {family}",
-                "name": {"givenName": given, "familyName": family}, "title": rng.choice(TITLES), "active": True,
-                "emails": [{"value": f"user{i}@bench.example", "type": "work", "primary": True}],
-                "phoneNumbers": [{"value": f"+31 20 {rng.randint(100, 999)} {rng.randint(1000, 9999)}", "type": "work"}],
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": rng.choice(DEPARTMENTS)},
-            })
-            conn.request("POST", "/scim/v2/Users", body,
-                         {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"})
-            response = conn.getresponse()
-            response.read()
-            if response.status != 201:
-                sys.exit(f"create {i}: {response.status}")
-        seeded = time.time() - started
+        seeded = seed_people(conn, token, args.people)
 
         form = run([os.path.join(bin_dir, "fd-dev-idp"), "response", "--directory", directory, "--user",
                     "user0@bench.example", "--public-url", url, "--format", "form"], env=env)

@@ -569,13 +569,7 @@ class Browsers:
         profile = tempfile.mkdtemp(prefix=f"profile-{name}-", dir=self.tmp)
         options = Options()
         options.binary_location = CHROMIUM
-        for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-                         "--disable-features=Translate,OptimizationHints,MediaRouter",
-                         # Nothing but loopback resolves: a page can never load anything remote.
-                         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                         f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}", "--lang=en-US"):
+        for argument in helpers.chromium_arguments(profile, size):
             options.add_argument(argument)
         service = Service(CHROMEDRIVER, log_output=str(self.tmp / f"chromedriver-{name}.log"))
         try:

@@ -41,6 +41,22 @@ LONG_TITLE = ("Chief" + "".join(f"Synergy{i:04d}" for i in range(400)))[:4000]
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Chromium
+
+
+def chromium_arguments(profile: Path | str, size: tuple[int, int] = DESKTOP) -> list[str]:
+    """The command-line flags of a headless Chromium with its own fresh profile directory, quiet, that resolves
+    nothing but loopback (the tests and bench/first_visit.py start Chromium with these)."""
+    return ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+            "--disable-features=Translate,OptimizationHints,MediaRouter",
+            # Nothing but loopback resolves: a page can never load anything remote.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}", "--lang=en-US"]
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Waiting and describing what the browser shows
 
 

@@ -1,16 +1,22 @@
 //! Glue between `lambda_http` and [`WebService`], and the headers every answer carries: a strict
 //! Content-Security-Policy (no inline script or style, nothing from another origin, no framing), `nosniff`, a
-//! same-origin referrer, HSTS over HTTPS, and `no-store` on everything but the hashed assets.
+//! same-origin referrer, HSTS over HTTPS, and `no-store` on everything but the hashed assets. Bodies are sent
+//! compressed with gzip when the request's `Accept-Encoding` accepts it ([`crate::encoding`]), as binary: in
+//! Lambda, `lambda_http` hands a binary body to API Gateway base64-encoded (`isBase64Encoded`), and API Gateway
+//! sends the bytes.
 
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{
-    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, HeaderMap, HeaderName, HeaderValue, LOCATION, SET_COOKIE,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_TYPE, COOKIE, HeaderMap, HeaderName,
+    HeaderValue, LOCATION, SET_COOKIE, VARY,
 };
 use lambda_http::{Body, Request, Response};
 use std::time::Instant;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
+use crate::assets::Asset;
+use crate::encoding;
 use crate::service::{WebRequest, WebResponse, WebService};
 
 /// The Content-Security-Policy of every answer.
@@ -33,7 +39,8 @@ pub async fn handle(service: &WebService, request: Request, https: bool) -> Resp
             content_type: header(headers, CONTENT_TYPE.as_str()),
             body: request.body().as_ref(),
         };
-        let response = render(service.handle(web, OffsetDateTime::now_utc()).await, https);
+        let gzip = encoding::accepts_gzip(header(headers, ACCEPT_ENCODING.as_str()));
+        let response = render(service.handle(web, OffsetDateTime::now_utc()).await, https, gzip);
         tracing::info!(
             method = %request.method(),
             path = %request.uri().path(),
@@ -51,21 +58,28 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Renders an answer with its headers.
-pub fn render(outcome: WebResponse, https: bool) -> Response<Body> {
-    let (status, body, content_type, cache, cookies, location, disposition) = match outcome {
+/// A body before its content coding.
+enum Content {
+    Empty,
+    Text(String),
+    Asset(&'static Asset),
+}
+
+/// Renders an answer with its headers; `gzip`: the request accepts gzip.
+pub fn render(outcome: WebResponse, https: bool, gzip: bool) -> Response<Body> {
+    let (status, content, content_type, cache, cookies, location, disposition) = match outcome {
         WebResponse::Page { status, html, set_cookies } => {
-            (status, Body::Text(html), "text/html; charset=utf-8", "no-store", set_cookies, None, None)
+            (status, Content::Text(html), "text/html; charset=utf-8", "no-store", set_cookies, None, None)
         }
         WebResponse::Json { status, body } => {
-            (status, Body::Text(body.to_string()), "application/json", "no-store", Vec::new(), None, None)
+            (status, Content::Text(body.to_string()), "application/json", "no-store", Vec::new(), None, None)
         }
         WebResponse::Redirect { location, set_cookies } => {
-            (303, Body::Empty, "text/plain; charset=utf-8", "no-store", set_cookies, Some(location), None)
+            (303, Content::Empty, "text/plain; charset=utf-8", "no-store", set_cookies, Some(location), None)
         }
         WebResponse::Asset(asset) => (
             200,
-            Body::Binary(asset.body.to_vec()),
+            Content::Asset(asset),
             asset.content_type,
             "public, max-age=31536000, immutable",
             Vec::new(),
@@ -74,7 +88,7 @@ pub fn render(outcome: WebResponse, https: bool) -> Response<Body> {
         ),
         WebResponse::VCard { file_name, body } => (
             200,
-            Body::Text(body),
+            Content::Text(body),
             "text/vcard; charset=utf-8",
             "no-store",
             Vec::new(),
@@ -82,10 +96,29 @@ pub fn render(outcome: WebResponse, https: bool) -> Response<Body> {
             Some(format!("attachment; filename=\"{file_name}\"")),
         ),
     };
+    let negotiated = !matches!(content, Content::Empty);
+    let (body, gzipped) = match content {
+        Content::Empty => (Body::Empty, false),
+        Content::Text(text) => match gzip.then(|| encoding::gzip(text.as_bytes(), encoding::DYNAMIC_LEVEL)).flatten() {
+            Some(compressed) => (Body::Binary(compressed), true),
+            None => (Body::Text(text), false),
+        },
+        Content::Asset(asset) => match gzip.then(|| asset.gzipped()).flatten() {
+            Some(compressed) => (Body::Binary(compressed.to_vec()), true),
+            None => (Body::Binary(asset.body.to_vec()), false),
+        },
+    };
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if gzipped {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    if negotiated {
+        // A cache must not give the gzip body to a client that did not ask for it, nor the other way round.
+        headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    }
     if let Ok(cache) = HeaderValue::from_str(cache) {
         headers.insert(CACHE_CONTROL, cache);
     }
@@ -116,4 +149,78 @@ pub fn render(outcome: WebResponse, https: bool) -> Response<Body> {
         );
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use super::*;
+
+    fn gunzip(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    fn page(html: &str) -> WebResponse {
+        WebResponse::Page { status: 200, html: html.to_string(), set_cookies: Vec::new() }
+    }
+
+    fn header_of(response: &Response<Body>, name: HeaderName) -> Option<&str> {
+        response.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn pages_are_compressed_when_the_browser_accepts_gzip() {
+        let html =
+            format!("<!DOCTYPE html><ol>{}</ol>", "<li><a href=\"/contacts/x\">Ada Lovelace</a></li>".repeat(50));
+        let response = render(page(&html), false, true);
+        assert_eq!(header_of(&response, CONTENT_ENCODING), Some("gzip"));
+        assert_eq!(header_of(&response, VARY), Some("accept-encoding"));
+        assert_eq!(header_of(&response, CONTENT_TYPE), Some("text/html; charset=utf-8"));
+        let Body::Binary(bytes) = response.body() else { panic!("a compressed body is binary") };
+        assert!(bytes.len() < html.len() / 5);
+        assert_eq!(gunzip(bytes), html.as_bytes());
+
+        let plain = render(page(&html), false, false);
+        assert_eq!(header_of(&plain, CONTENT_ENCODING), None);
+        assert_eq!(header_of(&plain, VARY), Some("accept-encoding"));
+        assert_eq!(plain.body(), &Body::Text(html));
+    }
+
+    #[test]
+    fn small_bodies_and_redirects_go_as_they_are() {
+        let json = WebResponse::Json { status: 200, body: serde_json::json!({"total": 0, "contacts": []}) };
+        let response = render(json, false, true);
+        assert_eq!(header_of(&response, CONTENT_ENCODING), None);
+        assert_eq!(header_of(&response, VARY), Some("accept-encoding"));
+        assert!(matches!(response.body(), Body::Text(text) if text.contains("\"total\":0")));
+
+        let redirect = render(WebResponse::Redirect { location: "/of".into(), set_cookies: Vec::new() }, false, true);
+        assert_eq!(header_of(&redirect, CONTENT_ENCODING), None);
+        assert_eq!(header_of(&redirect, VARY), None);
+        assert_eq!(redirect.body(), &Body::Empty);
+    }
+
+    #[test]
+    fn assets_and_vcards_are_compressed_too() {
+        let name = crate::assets::styles_path().trim_start_matches("/assets/").to_string();
+        let asset = crate::assets::find(&name).unwrap();
+        let response = render(WebResponse::Asset(asset), true, true);
+        assert_eq!(header_of(&response, CONTENT_ENCODING), Some("gzip"));
+        assert_eq!(header_of(&response, CACHE_CONTROL), Some("public, max-age=31536000, immutable"));
+        let Body::Binary(bytes) = response.body() else { panic!("assets are binary") };
+        assert_eq!(gunzip(bytes), asset.body);
+        let plain = render(WebResponse::Asset(asset), true, false);
+        assert_eq!(plain.body(), &Body::Binary(asset.body.to_vec()));
+        assert_eq!(header_of(&plain, CONTENT_ENCODING), None);
+
+        let card = format!("BEGIN:VCARD\r\nVERSION:4.0\r\nNOTE:{}\r\nEND:VCARD\r\n", "x".repeat(2000));
+        let vcard = WebResponse::VCard { file_name: "ada.vcf".into(), body: card.clone() };
+        let response = render(vcard, true, true);
+        assert_eq!(header_of(&response, CONTENT_ENCODING), Some("gzip"));
+        let Body::Binary(bytes) = response.body() else { panic!("a compressed body is binary") };
+        assert_eq!(gunzip(bytes), card.as_bytes());
+    }
 }

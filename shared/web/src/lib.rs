@@ -13,12 +13,14 @@
 //!
 //! Modules: [`service`] routes a request and checks the session, [`book`] keeps each company's search index fresh,
 //! [`pages`] renders HTML with `maud` (auto-escaping: every IdP- or Okta-supplied string is inert), [`api`]
-//! renders JSON, [`http`] is the `lambda_http` glue with the security headers.
+//! renders JSON, [`http`] is the `lambda_http` glue with the security headers and the content coding
+//! ([`encoding`]: gzip when the browser accepts it).
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod assets;
 pub mod book;
+pub mod encoding;
 pub mod http;
 pub mod pages;
 pub mod service;
