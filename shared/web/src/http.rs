@@ -8,7 +8,7 @@
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_TYPE, COOKIE, HeaderMap, HeaderName,
-    HeaderValue, LOCATION, SET_COOKIE, VARY,
+    HeaderValue, LOCATION, RETRY_AFTER, SET_COOKIE, VARY,
 };
 use lambda_http::{Body, Request, Response};
 use std::time::Instant;
@@ -112,6 +112,9 @@ pub fn render(outcome: WebResponse, https: bool, gzip: bool) -> Response<Body> {
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if status == 503 {
+        headers.insert(RETRY_AFTER, HeaderValue::from_static(fd_shared::http::RETRY_AFTER_SECONDS));
+    }
     if gzipped {
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
@@ -187,6 +190,15 @@ mod tests {
         assert_eq!(header_of(&plain, CONTENT_ENCODING), None);
         assert_eq!(header_of(&plain, VARY), Some("accept-encoding"));
         assert_eq!(plain.body(), &Body::Text(html));
+    }
+
+    #[test]
+    fn unavailable_answers_say_when_to_come_back() {
+        let unavailable = WebResponse::Json { status: 503, body: serde_json::json!({"error": "unavailable"}) };
+        let response = render(unavailable, false, false);
+        assert_eq!(response.status(), 503);
+        assert_eq!(header_of(&response, RETRY_AFTER), Some(fd_shared::http::RETRY_AFTER_SECONDS));
+        assert_eq!(header_of(&render(page("<p>ok</p>"), false, false), RETRY_AFTER), None);
     }
 
     #[test]
