@@ -5,59 +5,28 @@
 //! `cargo test -p fd-tests --test dynamodb_calls -- --nocapture` prints the table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use fd_shared::auth::{Pepper, issue_key, new_id};
-use fd_shared::okta::OKTA_ATTRIBUTES;
-use fd_shared::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use fd_shared::scim::schema::ENTERPRISE_USER_SCHEMA;
 use fd_shared::service::ScimService;
 use fd_shared::store::dynamodb::{self, CallCounter, DynamoStore};
 use fd_shared::store::{AdminStore, Directory};
-use lambda_http::{Body, Request};
-use serde_json::{Map, Value, json};
+use lambda_http::Request;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-fn request(method: &str, path: &str, token: &str, body: Option<&Value>) -> Request {
-    lambda_http::http::Request::builder()
-        .method(method)
-        .uri(format!("https://api.example.com/scim/v2{path}"))
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/scim+json; charset=utf-8")
-        .body(body.map_or(Body::Empty, |b| Body::Text(b.to_string())))
-        .unwrap()
-}
+use support::{okta_user, request};
 
 async fn call(service: &ScimService, req: Request) -> (u16, Value) {
-    let method = req.method().as_str().to_string();
-    let response = match method.as_str() {
-        "GET" => scim_get::handle(service, req).await,
-        "POST" => scim_post::handle(service, req).await,
-        "PUT" => scim_put::handle(service, req).await,
-        "PATCH" => scim_patch::handle(service, req).await,
-        _ => scim_delete::handle(service, req).await,
-    }
-    .unwrap();
-    let body = match response.body() {
-        Body::Empty => Value::Null,
-        b => serde_json::from_slice(b.as_ref()).unwrap(),
-    };
-    (response.status().as_u16(), body)
-}
-
-fn okta_user(tag: &str) -> Value {
-    let mut user = Map::new();
-    user.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]));
-    for attr in &OKTA_ATTRIBUTES {
-        attr.write(&mut user, &format!("{tag}-{}", attr.variable));
-    }
-    user.insert("externalId".into(), json!(format!("00u{tag}")));
-    user.insert("active".into(), json!(true));
-    Value::Object(user)
+    let response = support::handle(service, req).await;
+    (response.status().as_u16(), support::body_of(&response))
 }
 
 #[tokio::test]
 async fn okta_operations_stay_within_the_call_budget() {
-    let endpoint = std::env::var("FD_TEST_AWS_ENDPOINT")
-        .expect("FD_TEST_AWS_ENDPOINT is not set: run infra/scripts/test.sh (it starts moto)");
+    let endpoint = support::aws_endpoint();
     let config = dynamodb::emulator_config(&endpoint).await;
     let table = format!("fd-calls-{}", new_id());
     dynamodb::bootstrap_table(&aws_sdk_dynamodb::Client::new(&config), &table).await.unwrap();

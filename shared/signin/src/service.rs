@@ -130,6 +130,14 @@ impl SignedIn {
     }
 }
 
+/// Logs why a session could not be checked, and answers 503.
+fn session_unavailable(directory: &str) -> impl FnOnce(Refusal) -> SignInUnavailable + '_ {
+    move |refusal| {
+        refusal.log(directory, "session");
+        SignInUnavailable
+    }
+}
+
 /// A session cookie opened with the session key, before the store confirms the session.
 #[derive(Debug, Clone)]
 pub struct OpenedSession {
@@ -177,10 +185,7 @@ impl SignInService {
         cookie_header: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Option<SignedIn>, SignInUnavailable> {
-        self.try_signed_in(cookie_header, now).await.map_err(|refusal| {
-            refusal.log("", "session");
-            SignInUnavailable
-        })
+        self.try_signed_in(cookie_header, now).await.map_err(session_unavailable(""))
     }
 
     async fn try_signed_in(
@@ -208,10 +213,7 @@ impl SignInService {
         cookie_header: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Option<OpenedSession>, SignInUnavailable> {
-        self.try_open_session(cookie_header, now).await.map_err(|refusal| {
-            refusal.log("", "session");
-            SignInUnavailable
-        })
+        self.try_open_session(cookie_header, now).await.map_err(session_unavailable(""))
     }
 
     async fn try_open_session(
@@ -242,10 +244,7 @@ impl SignInService {
         now: OffsetDateTime,
     ) -> Result<Option<SignedIn>, SignInUnavailable> {
         let directory = opened.session.directory.clone();
-        self.try_admit(opened, record, user, now).await.map_err(|refusal| {
-            refusal.log(&directory, "session");
-            SignInUnavailable
-        })
+        self.try_admit(opened, record, user, now).await.map_err(session_unavailable(&directory))
     }
 
     async fn try_admit(

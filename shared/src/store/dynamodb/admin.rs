@@ -195,24 +195,13 @@ impl AdminStore for DynamoStore {
             if self.get_item(pk.clone(), legacy.clone()).await?.is_none() {
                 continue;
             }
-            let unchanged = || -> Result<TransactWriteItem, StoreError> {
-                let check = ConditionCheck::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(primary_key(pk.clone(), user_sk(&user.id))))
-                    .condition_expression("#version = :version")
-                    .expression_attribute_names("#version", "version")
-                    .expression_attribute_values(":version", n(user.version))
-                    .build()
-                    .map_err(build_error)?;
-                Ok(TransactWriteItem::builder().condition_check(check).build())
-            };
             let own = || (vec![("#id", "id")], vec![(":id", s(&user.id))]);
             let result = self
                 .transact("TransactWriteItems", || {
                     let (names, values) = own();
                     let (names2, values2) = own();
                     Ok(vec![
-                        unchanged()?,
+                        self.at_version(&pk, &user)?,
                         self.put(claim_item(&pk, &user)?, OWN_CLAIM, &names, values, false)?,
                         self.delete(primary_key(pk.clone(), legacy.clone()), OWN_CLAIM, &names2, values2, false)?,
                     ])

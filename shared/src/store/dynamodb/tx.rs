@@ -37,6 +37,19 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
+    /// A condition that the user item of `user` is still at `user`'s version.
+    pub(super) fn at_version(&self, pk: &str, user: &UserRecord) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(primary_key(pk.to_string(), user_sk(&user.id))))
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":version", n(user.version))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     /// A condition that `key` names no item.
     pub(super) fn absent(&self, key: Item) -> Result<TransactWriteItem, StoreError> {
         let check = ConditionCheck::builder()

@@ -423,15 +423,7 @@ impl UserStore for DynamoStore {
                         let mut items = vec![self.key_check(credential)?];
                         // Each user must still be at the version read, else its own write indexed it.
                         for user in &pending {
-                            let check = ConditionCheck::builder()
-                                .table_name(&self.table)
-                                .set_key(Some(primary_key(pk.clone(), user_sk(&user.id))))
-                                .condition_expression("#version = :v")
-                                .expression_attribute_names("#version", "version")
-                                .expression_attribute_values(":v", n(user.version))
-                                .build()
-                                .map_err(build_error)?;
-                            items.push(TransactWriteItem::builder().condition_check(check).build());
+                            items.push(self.at_version(&pk, user)?);
                         }
                         // One update per name: a transaction may touch an item once.
                         let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
