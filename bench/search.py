@@ -90,6 +90,18 @@ def seed_people(conn, token, people):
     return time.time() - started
 
 
+def memory_kb(pid):
+    """The process's anonymous resident memory (RssAnon: the heap, so the book and SQLite's page cache, not the
+    memory-mapped database file) and its peak resident set (VmHWM), in KiB, from /proc."""
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "VmHWM"):
+                fields[key] = int(value.split()[0])
+    return fields.get("RssAnon", 0), fields.get("VmHWM", 0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=10000)
@@ -123,7 +135,9 @@ def main():
                 sys.exit(f"{path}: {r.status}")
             return (time.perf_counter() - t) * 1000
 
+        rss_before, _ = memory_kb(server.pid)
         cold = timed("/api/contacts?q=a")
+        rss_after, _ = memory_kb(server.pid)
         classes = {
             "1 letter": ["a", "m", "s", "j", "k"],
             "2 letters": ["ad", "ma", "st", "jo", "ku"],
@@ -143,6 +157,34 @@ def main():
                 p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
                 results[f"{endpoint} {name}"] = {"p50_ms": round(p50, 3), "p99_ms": round(p99, 3)}
                 print(f"{endpoint:9} {name:11} p50 {p50:7.3f} ms   p99 {p99:7.3f} ms")
+        # A write, then the next search: the book applies the one changed person (no rebuild).
+        after_write = []
+        for i in range(30):
+            patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                     "Operations": [{"op": "replace", "path": "title", "value": f"Title {i}"}]}
+            conn.request("GET", f"/scim/v2/Users?filter=userName%20eq%20%22user{i + 1}%40bench.example%22",
+                         headers={"Authorization": f"Bearer {token}"})
+            user_id = json.loads(conn.getresponse().read())["Resources"][0]["id"]
+            conn.request("PATCH", f"/scim/v2/Users/{user_id}", json.dumps(patch),
+                         {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                sys.exit(f"patch {i}: {r.status}")
+            after_write.append(timed("/api/contacts?q=a"))
+        after_write.sort()
+        results["search after one write"] = {"p50_ms": round(statistics.median(after_write), 3),
+                                             "max_ms": round(after_write[-1], 3)}
+        _, peak = memory_kb(server.pid)
+        results["memory"] = {"anon_before_first_search_mb": round(rss_before / 1024, 1),
+                             "anon_after_first_search_mb": round(rss_after / 1024, 1),
+                             "book_mb": round((rss_after - rss_before) / 1024, 1),
+                             "book_bytes_per_person": round((rss_after - rss_before) * 1024 / args.people),
+                             "peak_rss_mb": round(peak / 1024, 1)}
+        print(f"search after one write: p50 {statistics.median(after_write):.3f} ms, max {after_write[-1]:.3f} ms")
+        print(f"memory: the book took {(rss_after - rss_before) / 1024:.1f} MB of heap "
+              f"({(rss_after - rss_before) * 1024 / args.people:.0f} bytes a person; heap {rss_after / 1024:.1f} MB), "
+              f"peak resident {peak / 1024:.1f} MB")
         print(f"cold first search (index build) {cold:.1f} ms; seeding {seeded:.1f} s")
         os.makedirs(os.path.join(root, "bench", "results"), exist_ok=True)
         with open(os.path.join(root, "bench", "results", f"search-{args.people}.json"), "w") as f:
