@@ -255,6 +255,9 @@ for label, r in runs.items():
     if core is not None and c.get("server_core_share") is not None and core - c["server_core_share"] > 0.10:
         print(f"note: during {label}, other processes used ~{core - c['server_core_share']:.0%} of the server's core "
               "(req/s depressed; req/cpu-s much less so).")
+    lg = c.get("loadgen_core_share")
+    if lg is not None and lg > 0.85:
+        print(f"WARNING: during {label}, the load generator used {lg:.0%} of its core: it may be the bottleneck.")
 if int(env["BENCH_FD_STALE"]):
     print(f"WARNING: {env['BENCH_FD_STALE']} source file(s) are newer than the fd-local binary measured "
           "(BUILD=1 rebuilds it).")

@@ -10,6 +10,7 @@
 #   TARGET_RATIO=20 QUIET_WAIT=20 (max seconds to wait for an idle machine before each run) BUILD=1 (rebuild fd-local/fd-admin even when the binaries exist)
 #   FD_DATA_PARENT=<dir> (where fd-local's SQLite data dirs are made; default: a temp dir on disk)
 #   FD_BIN=<dir> (where fd-local and fd-admin are; default target/release)
+#   FULL_MIX=create=1,get=1,filter=1,put=1,patch=1 CGF_MIX=create=1,get=1,filter=1 (load generator --mix weights)
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -111,8 +112,8 @@ bench_scim2() {
     stop_server "$pid"
 }
 
-FULL_MIX="create=1,get=1,filter=1,put=1,patch=1"
-CGF_MIX="create=1,get=1,filter=1"
+FULL_MIX=${FULL_MIX:-create=1,get=1,filter=1,put=1,patch=1}
+CGF_MIX=${CGF_MIX:-create=1,get=1,filter=1}
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
