@@ -11,6 +11,7 @@
 #   FD_DATA_PARENT=<dir> (where fd-local's SQLite data dirs are made; default: a temp dir on disk)
 #   FD_BIN=<dir> (where fd-local and fd-admin are; default target/release)
 #   FULL_MIX=create=1,get=1,filter=1,put=1,patch=1 CGF_MIX=create=1,get=1,filter=1 (load generator --mix weights)
+#   ROUNDS=1 (rounds of the four runs, alternating which server goes first; ratios are then medians)
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -112,36 +113,57 @@ bench_scim2() {
     stop_server "$pid"
 }
 
+ROUNDS=${ROUNDS:-1}
 FULL_MIX=${FULL_MIX:-create=1,get=1,filter=1,put=1,patch=1}
 CGF_MIX=${CGF_MIX:-create=1,get=1,filter=1}
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
-bench_scim2 scim2-server "$FULL_MIX" "$WORK/scim2-server.json"
-bench_fd_local fd-local "$FULL_MIX" "$WORK/fd-local.json"
-bench_fd_local fd-local-create-get-filter "$CGF_MIX" "$WORK/fd-local-cgf.json"
-bench_scim2 scim2-server-create-get-filter "$CGF_MIX" "$WORK/scim2-server-cgf.json"
+# ROUNDS > 1 repeats the four runs, alternating which server goes first (drift on the machine hits both alike);
+# each run's name then ends in .rN, and the ratios reported are the medians of the rounds'.
+for round in $(seq 1 "$ROUNDS"); do
+    r=""
+    [ "$ROUNDS" -gt 1 ] && r=".r$round"
+    if [ $((round % 2)) = 1 ]; then
+        bench_scim2 "scim2-server$r" "$FULL_MIX" "$WORK/scim2-server$r.json"
+        bench_fd_local "fd-local$r" "$FULL_MIX" "$WORK/fd-local$r.json"
+        bench_fd_local "fd-local-create-get-filter$r" "$CGF_MIX" "$WORK/fd-local-cgf$r.json"
+        bench_scim2 "scim2-server-create-get-filter$r" "$CGF_MIX" "$WORK/scim2-server-cgf$r.json"
+    else
+        bench_fd_local "fd-local$r" "$FULL_MIX" "$WORK/fd-local$r.json"
+        bench_scim2 "scim2-server$r" "$FULL_MIX" "$WORK/scim2-server$r.json"
+        bench_scim2 "scim2-server-create-get-filter$r" "$CGF_MIX" "$WORK/scim2-server-cgf$r.json"
+        bench_fd_local "fd-local-create-get-filter$r" "$CGF_MIX" "$WORK/fd-local-cgf$r.json"
+    fi
+done
 
 # 4. Report.
-export BENCH_STARTED=$STARTED BENCH_LOAD_BEFORE=$LOAD_BEFORE BENCH_TARGET_RATIO=$TARGET_RATIO \
+export BENCH_STARTED=$STARTED BENCH_LOAD_BEFORE=$LOAD_BEFORE BENCH_TARGET_RATIO=$TARGET_RATIO BENCH_ROUNDS=$ROUNDS \
     BENCH_SERVER_CPU=$SERVER_CPU BENCH_LOADGEN_CPU=$LOADGEN_CPU BENCH_WORK=$WORK BENCH_ROOT=$ROOT \
     BENCH_RESULTS=$RESULTS_DIR/latest.json BENCH_FD_DATA_PARENT=${FD_DATA_PARENT:-$WORK} \
     BENCH_FD_LOCAL_VERSION="$("$FD_BIN/fd-local" --version 2>/dev/null || echo unknown)" \
     BENCH_FD_BIN="$FD_BIN/fd-local" BENCH_FD_STALE=$FD_STALE \
     BENCH_RUSTC="$(rustc --version 2>/dev/null || echo unknown)"
 "$VENV/bin/python" - <<'PY'
-import json, os, platform, subprocess, sys
+import json, os, platform, statistics, subprocess, sys
 from importlib.metadata import version
 
 env = os.environ
 work = env["BENCH_WORK"]
+rounds = int(env["BENCH_ROUNDS"])
+
+
+def suffix(n):
+    return "" if rounds == 1 else f".r{n}"
+
+
 runs = {}
-ORDER = ["scim2-server", "fd-local", "fd-local-create-get-filter", "scim2-server-create-get-filter"]
-for key, name in [("scim2-server", "scim2-server.json"), ("fd-local", "fd-local.json"),
-                  ("fd-local-create-get-filter", "fd-local-cgf.json"),
-                  ("scim2-server-create-get-filter", "scim2-server-cgf.json")]:
-    with open(os.path.join(work, name)) as f:
-        runs[key] = json.load(f)
+for n in range(1, rounds + 1):
+    for key, name in [("scim2-server", "scim2-server"), ("fd-local", "fd-local"),
+                      ("fd-local-create-get-filter", "fd-local-cgf"),
+                      ("scim2-server-create-get-filter", "scim2-server-cgf")]:
+        with open(os.path.join(work, name + suffix(n) + ".json")) as f:
+            runs[key + suffix(n)] = json.load(f)
 
 def git(*args):
     try:
@@ -193,8 +215,25 @@ def compare(fd_key, py_key):
             "cpu_efficiency_ratio": round(cpu_ratio, 2) if cpu_ratio else None}
 
 
-comparison = compare("fd-local", "scim2-server")
-comparison_cgf = compare("fd-local-create-get-filter", "scim2-server-create-get-filter")
+def compare_rounds(fd_key, py_key):
+    """compare() of one round; with several rounds, the median of each figure and the per-round ratios."""
+    per = [compare(fd_key + suffix(n), py_key + suffix(n)) for n in range(1, rounds + 1)]
+    if rounds == 1:
+        return per[0]
+
+    def med(k):
+        values = [c[k] for c in per if c[k] is not None]
+        return round(statistics.median(values), 3) if values else None
+
+    c = {k: med(k) for k in per[0] if k not in ("mix", "target_ratio", "target_met")}
+    c.update(mix=per[0]["mix"], target_ratio=target, target_met=bool(c["ratio"] and c["ratio"] >= target),
+             statistic=f"median of {rounds} rounds", ratios=[p["ratio"] for p in per],
+             cpu_efficiency_ratios=[p["cpu_efficiency_ratio"] for p in per])
+    return c
+
+
+comparison = compare_rounds("fd-local", "scim2-server")
+comparison_cgf = compare_rounds("fd-local-create-get-filter", "scim2-server-create-get-filter")
 errors = {k: r["measured"]["errors"] + r["warmup"]["errors"] + r["seed"]["errors"] for k, r in runs.items()}
 
 report = {
@@ -222,27 +261,33 @@ with open(env["BENCH_RESULTS"], "w") as f:
     json.dump(report, f, indent=2)
     f.write("\n")
 
+NAME_WIDTH = max(31, *(len(k) for k in runs))
+
+
 def row(name, r):
     m = r["measured"]
     c = m["cpu"]
     share = c.get("server_core_share")
     eff = c.get("server_requests_per_cpu_sec")
-    return (f"{name:<31} {'+'.join(r['mix']):<28} {m['requests']:>9} {m['rps']:>10.1f} "
+    return (f"{name:<{NAME_WIDTH}} {'+'.join(r['mix']):<28} {m['requests']:>9} {m['rps']:>10.1f} "
             f"{m['latency_ms']['p50']:>9.2f} {m['latency_ms']['p99']:>9.2f} {m['errors']:>7} "
             f"{(f'{share:.2f}' if share is not None else '-'):>6} {(f'{eff:.0f}' if eff else '-'):>9}")
 
 print()
-print(f"{'server':<31} {'mix':<28} {'requests':>9} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7} "
+print(f"{'server':<{NAME_WIDTH}} {'mix':<28} {'requests':>9} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7} "
       f"{'cpu':>6} {'req/cpu-s':>9}")
-for key in ORDER:
+for key in runs:
     print(row(key, runs[key]))
 print()
 for title, c in [("full Okta-like mix", comparison), ("create+get+filter mix", comparison_cgf)]:
     print(f"fd-local / scim2-server, {title}: {c['ratio']:.1f}x req/s"
           + (f" (target >= {target:g}x: {'MET' if c['target_met'] else 'NOT MET'})" if c is comparison else "")
-          + (f"; {c['cpu_efficiency_ratio']:.1f}x requests per server CPU-second" if c["cpu_efficiency_ratio"] else ""))
-print(f"{runs['fd-local']['connections']} keep-alive connections, {runs['fd-local']['duration_secs']:g} s measured "
-      f"after {runs['fd-local']['warmup_secs']:g} s warm-up; servers on cpu {env['BENCH_SERVER_CPU']}, "
+          + (f"; {c['cpu_efficiency_ratio']:.1f}x requests per server CPU-second" if c["cpu_efficiency_ratio"] else "")
+          + (f" — medians of {rounds} rounds (req/s: {', '.join(f'{x:.1f}x' for x in c['ratios'] if x)}; per CPU-second: "
+             f"{', '.join(f'{x:.1f}x' for x in c['cpu_efficiency_ratios'] if x)})" if rounds > 1 else ""))
+first = next(iter(runs.values()))
+print(f"{first['connections']} keep-alive connections, {first['duration_secs']:g} s measured "
+      f"after {first['warmup_secs']:g} s warm-up; servers on cpu {env['BENCH_SERVER_CPU']}, "
       f"load generator on cpu {env['BENCH_LOADGEN_CPU']}; 'cpu' = share of one core the server used.")
 busy = {k: r["measured"]["cpu"].get("core_busy_share", {}) for k, r in runs.items()}
 for k, r in runs.items():
