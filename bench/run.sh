@@ -9,6 +9,9 @@
 # Knobs (environment): CONNECTIONS=32 DURATION=20 WARMUP=5 SEED_USERS=500 SERVER_CPU=1 LOADGEN_CPU=0
 #   TARGET_RATIO=20 QUIET_WAIT=20 (max seconds to wait for an idle machine before each run) BUILD=1 (rebuild fd-local/fd-admin even when the binaries exist)
 #   FD_DATA_PARENT=<dir> (where fd-local's SQLite data dirs are made; default: a temp dir on disk)
+#   FD_BIN=<dir> (where fd-local and fd-admin are; default target/release)
+#   FULL_MIX=create=1,get=1,filter=1,put=1,patch=1 CGF_MIX=create=1,get=1,filter=1 (load generator --mix weights)
+#   ROUNDS=1 (rounds of the four runs, alternating which server goes first; ratios are then medians)
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,94 +26,17 @@ TARGET_RATIO=${TARGET_RATIO:-20}
 QUIET_WAIT=${QUIET_WAIT:-20}
 VENV="$BENCH_DIR/.venv"
 RESULTS_DIR="$BENCH_DIR/results"
-FD_BIN="$ROOT/target/release"
-LOADGEN="$BENCH_DIR/loadgen/target/release/scim-loadgen"
 
 # Pinned Python side (scim2-server with its whole dependency closure, uvicorn with uvloop and httptools):
 # bench/requirements.txt. The venv records the file's contents and re-installs when they change.
 PY_REQUIREMENTS_FILE="$BENCH_DIR/requirements.txt"
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# Shared helpers: log, die, the work dir and EXIT trap, stop_server, wait_quiet, free_port, wait_port,
+# ensure_fd_binaries, build_loadgen, run_load, start_fd_local / stop_fd_local.
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
+bench_init
 
-for tool in python3 cargo taskset; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
-NCPU=$(nproc --all)
-[ "$SERVER_CPU" -lt "$NCPU" ] && [ "$LOADGEN_CPU" -lt "$NCPU" ] || die "need cores $SERVER_CPU and $LOADGEN_CPU (have $NCPU)"
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/scim-bench.XXXXXX")
-PIDS=()
-cleanup() {
-    local i pid
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do  # newest first: the load generator, then its server
-        pid=${PIDS[$i]}
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.3; done
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Stops one server we started (by its PID), reaps it, and forgets its PID (so that the EXIT trap never
-# signals a PID the system may have reused since).
-stop_server() {
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    forget_pid "$pid"
-}
-
-forget_pid() {
-    local p kept=()
-    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
-    PIDS=("${kept[@]}")
-}
-
-# Busy share (percent) of all cores over one second, from /proc/stat.
-machine_busy() {
-    local a b
-    a=$(grep '^cpu ' /proc/stat); sleep 1; b=$(grep '^cpu ' /proc/stat)
-    printf '%s\n%s\n' "$a" "$b" | awk '{idle[NR]=$5+$6; tot[NR]=0; for (i=2; i<=9; i++) tot[NR]+=$i}
-        END {d=tot[2]-tot[1]; if (d <= 0) print 0; else printf "%d\n", 100*(d-(idle[2]-idle[1]))/d}'
-}
-
-# Before a run, waits (at most QUIET_WAIT seconds) for other work on the machine to calm down: the pinned
-# server shares its core with anything else that runs. Says so when the machine stays busy.
-wait_quiet() {
-    local deadline=$((SECONDS + QUIET_WAIT)) busy
-    while :; do
-        busy=$(machine_busy)
-        [ "$busy" -le 15 ] && return 0
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            log "machine still ${busy}% busy (other processes); running anyway — see the warnings below the table"
-            return 0
-        fi
-    done
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# Waits until 127.0.0.1:$1 accepts connections (server PID $2 must stay alive), at most 30 s.
-wait_port() {
-    local port=$1 pid=$2
-    for _ in $(seq 1 150); do
-        kill -0 "$pid" 2>/dev/null || return 1
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.2
-    done
-    return 1
-}
-
-# ---------------------------------------------------------------------------------------------------
 # 1. Python venv with the pinned reference server.
 if [ ! -x "$VENV/bin/python" ]; then
     log "creating $VENV"
@@ -153,62 +79,19 @@ app = BearerTokenASGIApplication(AsyncInMemoryStorage(), provider)
 PY
 
 # 2. Binaries.
-if [ "${BUILD:-0}" = 1 ] || [ ! -x "$FD_BIN/fd-local" ] || [ ! -x "$FD_BIN/fd-admin" ]; then
-    log "building fd-local and fd-admin (release; several minutes on 2 cores)"
-    (cd "$ROOT" && env -u CARGO_TARGET_DIR cargo build --release -p fd-local -p fd-admin)
-fi
-# A binary older than the sources would measure old code: say so (BUILD=1 rebuilds).
-FD_STALE=$(find "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" "$ROOT/shared" "$ROOT/functions" "$ROOT/infra" \
-    \( -name target -prune \) -o \( \( -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock \) -newer "$FD_BIN/fd-local" -print \) \
-    2>/dev/null | wc -l)
-if [ "$FD_STALE" -gt 0 ]; then
-    log "WARNING: $FD_STALE source file(s) are newer than $FD_BIN/fd-local: it may not be the current code (BUILD=1 rebuilds)"
-fi
-log "building the load generator (bench/loadgen)"
-env -u CARGO_TARGET_DIR cargo build --quiet --release --locked --manifest-path "$BENCH_DIR/loadgen/Cargo.toml"
+ensure_fd_binaries
+build_loadgen
 
 mkdir -p "$RESULTS_DIR"
 TAG="b$(date +%s)"
 
-# Runs the load generator, pinned to LOADGEN_CPU, against one server.
-#   run_load LABEL URL TOKEN SERVER_PID MIX OUT
-run_load() {
-    local label=$1 url=$2 token=$3 pid=$4 mix=$5 out=$6
-    local lg status=0
-    # In the background and waited for, so that a signal to this script is handled at once (the EXIT trap
-    # then stops the load generator too).
-    taskset -c "$LOADGEN_CPU" timeout 300 "$LOADGEN" \
-        --url "$url" --token "$token" --connections "$CONNECTIONS" --seed-users "$SEED_USERS" \
-        --warmup-secs "$WARMUP" --duration-secs "$DURATION" --mix "$mix" \
-        --label "$label" --tag "$TAG-$label" --server-pid "$pid" --out "$out" &
-    lg=$!
-    PIDS+=("$lg")
-    wait "$lg" || status=$?
-    forget_pid "$lg"
-    [ "$status" -eq 0 ] || die "load generator failed (exit $status) against $label"
-}
-
 # 3a. fd-local: a fresh SQLite data dir, a directory and an API key, the server pinned to SERVER_CPU.
 #   bench_fd_local LABEL MIX OUT
 bench_fd_local() {
-    local label=$1 mix=$2 out=$3 data dir_id token port pid
-    data=$(mktemp -d "${FD_DATA_PARENT:-$WORK}/fd-data.XXXXXX")
-    dir_id=$("$FD_BIN/fd-admin" --data-dir "$data" directory create Bench --json \
-        | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-    token=$("$FD_BIN/fd-admin" --data-dir "$data" key create --directory "$dir_id" --name bench --json \
-        | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
-    wait_quiet
-    port=$(free_port)
-    taskset -c "$SERVER_CPU" "$FD_BIN/fd-local" --data-dir "$data" --addr "127.0.0.1:$port" \
-        >"$WORK/$label.stdout" 2>"$WORK/$label.stderr" &
-    pid=$!
-    PIDS+=("$pid")
-    wait_port "$port" "$pid" || { cat "$WORK/$label.stderr" >&2; die "fd-local did not start"; }
-    log "$label: fd-local pid $pid on 127.0.0.1:$port (cpu $SERVER_CPU), data $data"
-    run_load "$label" "http://127.0.0.1:$port/scim/v2" "$token" "$pid" "$mix" "$out"
-    stop_server "$pid"
-    [ -n "${FD_DATA_PARENT:-}" ] && rm -rf "$data"
-    return 0
+    local label=$1 mix=$2 out=$3
+    start_fd_local "$label"
+    run_load "$label" "$FD_URL" "$FD_TOKEN" "$FD_PID" "$mix" "$out"
+    stop_fd_local
 }
 
 # 3b. scim2-server under uvicorn, one worker (one process), pinned to SERVER_CPU.
@@ -230,36 +113,57 @@ bench_scim2() {
     stop_server "$pid"
 }
 
-FULL_MIX="create=1,get=1,filter=1,put=1,patch=1"
-CGF_MIX="create=1,get=1,filter=1"
+ROUNDS=${ROUNDS:-1}
+FULL_MIX=${FULL_MIX:-create=1,get=1,filter=1,put=1,patch=1}
+CGF_MIX=${CGF_MIX:-create=1,get=1,filter=1}
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
-bench_scim2 scim2-server "$FULL_MIX" "$WORK/scim2-server.json"
-bench_fd_local fd-local "$FULL_MIX" "$WORK/fd-local.json"
-bench_fd_local fd-local-create-get-filter "$CGF_MIX" "$WORK/fd-local-cgf.json"
-bench_scim2 scim2-server-create-get-filter "$CGF_MIX" "$WORK/scim2-server-cgf.json"
+# ROUNDS > 1 repeats the four runs, alternating which server goes first (drift on the machine hits both alike);
+# each run's name then ends in .rN, and the ratios reported are the medians of the rounds'.
+for round in $(seq 1 "$ROUNDS"); do
+    r=""
+    [ "$ROUNDS" -gt 1 ] && r=".r$round"
+    if [ $((round % 2)) = 1 ]; then
+        bench_scim2 "scim2-server$r" "$FULL_MIX" "$WORK/scim2-server$r.json"
+        bench_fd_local "fd-local$r" "$FULL_MIX" "$WORK/fd-local$r.json"
+        bench_fd_local "fd-local-create-get-filter$r" "$CGF_MIX" "$WORK/fd-local-cgf$r.json"
+        bench_scim2 "scim2-server-create-get-filter$r" "$CGF_MIX" "$WORK/scim2-server-cgf$r.json"
+    else
+        bench_fd_local "fd-local$r" "$FULL_MIX" "$WORK/fd-local$r.json"
+        bench_scim2 "scim2-server$r" "$FULL_MIX" "$WORK/scim2-server$r.json"
+        bench_scim2 "scim2-server-create-get-filter$r" "$CGF_MIX" "$WORK/scim2-server-cgf$r.json"
+        bench_fd_local "fd-local-create-get-filter$r" "$CGF_MIX" "$WORK/fd-local-cgf$r.json"
+    fi
+done
 
 # 4. Report.
-export BENCH_STARTED=$STARTED BENCH_LOAD_BEFORE=$LOAD_BEFORE BENCH_TARGET_RATIO=$TARGET_RATIO \
+export BENCH_STARTED=$STARTED BENCH_LOAD_BEFORE=$LOAD_BEFORE BENCH_TARGET_RATIO=$TARGET_RATIO BENCH_ROUNDS=$ROUNDS \
     BENCH_SERVER_CPU=$SERVER_CPU BENCH_LOADGEN_CPU=$LOADGEN_CPU BENCH_WORK=$WORK BENCH_ROOT=$ROOT \
     BENCH_RESULTS=$RESULTS_DIR/latest.json BENCH_FD_DATA_PARENT=${FD_DATA_PARENT:-$WORK} \
     BENCH_FD_LOCAL_VERSION="$("$FD_BIN/fd-local" --version 2>/dev/null || echo unknown)" \
     BENCH_FD_BIN="$FD_BIN/fd-local" BENCH_FD_STALE=$FD_STALE \
     BENCH_RUSTC="$(rustc --version 2>/dev/null || echo unknown)"
 "$VENV/bin/python" - <<'PY'
-import json, os, platform, subprocess, sys
+import json, os, platform, statistics, subprocess, sys
 from importlib.metadata import version
 
 env = os.environ
 work = env["BENCH_WORK"]
+rounds = int(env["BENCH_ROUNDS"])
+
+
+def suffix(n):
+    return "" if rounds == 1 else f".r{n}"
+
+
 runs = {}
-ORDER = ["scim2-server", "fd-local", "fd-local-create-get-filter", "scim2-server-create-get-filter"]
-for key, name in [("scim2-server", "scim2-server.json"), ("fd-local", "fd-local.json"),
-                  ("fd-local-create-get-filter", "fd-local-cgf.json"),
-                  ("scim2-server-create-get-filter", "scim2-server-cgf.json")]:
-    with open(os.path.join(work, name)) as f:
-        runs[key] = json.load(f)
+for n in range(1, rounds + 1):
+    for key, name in [("scim2-server", "scim2-server"), ("fd-local", "fd-local"),
+                      ("fd-local-create-get-filter", "fd-local-cgf"),
+                      ("scim2-server-create-get-filter", "scim2-server-cgf")]:
+        with open(os.path.join(work, name + suffix(n) + ".json")) as f:
+            runs[key + suffix(n)] = json.load(f)
 
 def git(*args):
     try:
@@ -311,8 +215,25 @@ def compare(fd_key, py_key):
             "cpu_efficiency_ratio": round(cpu_ratio, 2) if cpu_ratio else None}
 
 
-comparison = compare("fd-local", "scim2-server")
-comparison_cgf = compare("fd-local-create-get-filter", "scim2-server-create-get-filter")
+def compare_rounds(fd_key, py_key):
+    """compare() of one round; with several rounds, the median of each figure and the per-round ratios."""
+    per = [compare(fd_key + suffix(n), py_key + suffix(n)) for n in range(1, rounds + 1)]
+    if rounds == 1:
+        return per[0]
+
+    def med(k):
+        values = [c[k] for c in per if c[k] is not None]
+        return round(statistics.median(values), 3) if values else None
+
+    c = {k: med(k) for k in per[0] if k not in ("mix", "target_ratio", "target_met")}
+    c.update(mix=per[0]["mix"], target_ratio=target, target_met=bool(c["ratio"] and c["ratio"] >= target),
+             statistic=f"median of {rounds} rounds", ratios=[p["ratio"] for p in per],
+             cpu_efficiency_ratios=[p["cpu_efficiency_ratio"] for p in per])
+    return c
+
+
+comparison = compare_rounds("fd-local", "scim2-server")
+comparison_cgf = compare_rounds("fd-local-create-get-filter", "scim2-server-create-get-filter")
 errors = {k: r["measured"]["errors"] + r["warmup"]["errors"] + r["seed"]["errors"] for k, r in runs.items()}
 
 report = {
@@ -340,27 +261,33 @@ with open(env["BENCH_RESULTS"], "w") as f:
     json.dump(report, f, indent=2)
     f.write("\n")
 
+NAME_WIDTH = max(31, *(len(k) for k in runs))
+
+
 def row(name, r):
     m = r["measured"]
     c = m["cpu"]
     share = c.get("server_core_share")
     eff = c.get("server_requests_per_cpu_sec")
-    return (f"{name:<31} {'+'.join(r['mix']):<28} {m['requests']:>9} {m['rps']:>10.1f} "
+    return (f"{name:<{NAME_WIDTH}} {'+'.join(r['mix']):<28} {m['requests']:>9} {m['rps']:>10.1f} "
             f"{m['latency_ms']['p50']:>9.2f} {m['latency_ms']['p99']:>9.2f} {m['errors']:>7} "
             f"{(f'{share:.2f}' if share is not None else '-'):>6} {(f'{eff:.0f}' if eff else '-'):>9}")
 
 print()
-print(f"{'server':<31} {'mix':<28} {'requests':>9} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7} "
+print(f"{'server':<{NAME_WIDTH}} {'mix':<28} {'requests':>9} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7} "
       f"{'cpu':>6} {'req/cpu-s':>9}")
-for key in ORDER:
+for key in runs:
     print(row(key, runs[key]))
 print()
 for title, c in [("full Okta-like mix", comparison), ("create+get+filter mix", comparison_cgf)]:
     print(f"fd-local / scim2-server, {title}: {c['ratio']:.1f}x req/s"
           + (f" (target >= {target:g}x: {'MET' if c['target_met'] else 'NOT MET'})" if c is comparison else "")
-          + (f"; {c['cpu_efficiency_ratio']:.1f}x requests per server CPU-second" if c["cpu_efficiency_ratio"] else ""))
-print(f"{runs['fd-local']['connections']} keep-alive connections, {runs['fd-local']['duration_secs']:g} s measured "
-      f"after {runs['fd-local']['warmup_secs']:g} s warm-up; servers on cpu {env['BENCH_SERVER_CPU']}, "
+          + (f"; {c['cpu_efficiency_ratio']:.1f}x requests per server CPU-second" if c["cpu_efficiency_ratio"] else "")
+          + (f" — medians of {rounds} rounds (req/s: {', '.join(f'{x:.1f}x' for x in c['ratios'] if x)}; per CPU-second: "
+             f"{', '.join(f'{x:.1f}x' for x in c['cpu_efficiency_ratios'] if x)})" if rounds > 1 else ""))
+first = next(iter(runs.values()))
+print(f"{first['connections']} keep-alive connections, {first['duration_secs']:g} s measured "
+      f"after {first['warmup_secs']:g} s warm-up; servers on cpu {env['BENCH_SERVER_CPU']}, "
       f"load generator on cpu {env['BENCH_LOADGEN_CPU']}; 'cpu' = share of one core the server used.")
 busy = {k: r["measured"]["cpu"].get("core_busy_share", {}) for k, r in runs.items()}
 for k, r in runs.items():
