@@ -167,10 +167,12 @@ impl SqliteStore {
         connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
         connection
             .execute_batch(
-                // WAL with NORMAL sync: durable across process crashes, one fsync per checkpoint. A 64 MiB page
-                // cache and memory-mapped reads keep a large directory's reads out of the kernel.
+                // WAL with NORMAL sync: durable across process crashes, one fsync per checkpoint. Reads go through
+                // the memory map (256 MiB); the page cache is for pages being written, and stays small (8 MiB):
+                // every commit sweeps the cache's hash table (`pcache1Truncate`), which at 64 MiB took 13 % of
+                // fd-local's CPU on the Okta mix (bench/README.md, "Where the time goes").
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-                 PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
+                 PRAGMA cache_size = -8192; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
             )
             .map_err(backend)?;
         let version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
