@@ -31,11 +31,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Shortened limits: the same shape as the Lambda limits, in test time (an attempt still long enough for moto on
-/// a busy machine).
+/// a busy CI machine, so that the one fault injected is the only failed attempt).
 const TEST_LIMITS: SdkLimits = SdkLimits {
-    connect: Duration::from_millis(500),
-    attempt: Duration::from_millis(1000),
-    operation: Duration::from_millis(3000),
+    connect: Duration::from_millis(1000),
+    attempt: Duration::from_millis(2500),
+    operation: Duration::from_millis(6000),
     max_attempts: 3,
     initial_backoff: Duration::from_millis(10),
     max_backoff: Duration::from_millis(50),
