@@ -186,7 +186,6 @@ impl AdminStore for DynamoStore {
     /// Each user whose name has a claim key from before the identity rule: one transaction (the user unchanged
     /// since read, the claim put under the identity key unless another user holds it, the old claim deleted).
     async fn migrate_user_names(&self, directory: &str) -> Result<NameMigration, StoreError> {
-        const OWN_CLAIM: &str = "attribute_not_exists(pk) OR #id = :id";
         let pk = dir_pk(directory);
         let mut migration = NameMigration::default();
         for user in AddressBookStore::directory_users(self, directory).await? {
@@ -195,15 +194,12 @@ impl AdminStore for DynamoStore {
             if self.get_item(pk.clone(), legacy.clone()).await?.is_none() {
                 continue;
             }
-            let own = || (vec![("#id", "id")], vec![(":id", s(&user.id))]);
             let result = self
                 .transact("TransactWriteItems", || {
-                    let (names, values) = own();
-                    let (names2, values2) = own();
                     Ok(vec![
                         self.at_version(&pk, &user)?,
-                        self.put(claim_item(&pk, &user)?, OWN_CLAIM, &names, values, false)?,
-                        self.delete(primary_key(pk.clone(), legacy.clone()), OWN_CLAIM, &names2, values2, false)?,
+                        self.put_own_claim(&pk, &user)?,
+                        self.delete_own_claim(&pk, legacy.clone(), &user.id)?,
                     ])
                 })
                 .await?;

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// A claim being kept or released must belong to the user writing; a missing one is tolerated (self-healing).
+pub(super) const OWN_CLAIM: &str = "attribute_not_exists(pk) OR #id = :id";
+
 /// Whether the transaction action at `index` failed its condition.
 pub(super) fn failed(reasons: &[CancellationReason], index: usize) -> bool {
     reasons.get(index).and_then(CancellationReason::code) == Some(CCF)
@@ -48,6 +51,16 @@ impl DynamoStore {
             .build()
             .map_err(build_error)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// Puts `user`'s claim only if the claim is `user`'s own, or absent ([`OWN_CLAIM`]).
+    pub(super) fn put_own_claim(&self, pk: &str, user: &UserRecord) -> Result<TransactWriteItem, StoreError> {
+        self.put(claim_item(pk, user)?, OWN_CLAIM, &[("#id", "id")], vec![(":id", s(&user.id))], false)
+    }
+
+    /// Deletes the claim `sk` only if it is the user `owner`'s own, or absent ([`OWN_CLAIM`]).
+    pub(super) fn delete_own_claim(&self, pk: &str, sk: String, owner: &str) -> Result<TransactWriteItem, StoreError> {
+        self.delete(primary_key(pk.to_string(), sk), OWN_CLAIM, &[("#id", "id")], vec![(":id", s(owner))], false)
     }
 
     /// A condition that `key` names no item.

@@ -251,8 +251,6 @@ impl UserStore for DynamoStore {
         let old_claim = claim_sk(&previous.doc.user_name_key());
         let new_claim = claim_sk(&next.doc.user_name_key());
         let renamed = old_claim != new_claim;
-        // The claim being kept or released must belong to this user; a missing one is tolerated (self-healing).
-        const OWN_CLAIM: &str = "attribute_not_exists(pk) OR #id = :id";
         let result = self
             .transact("TransactWriteItems", || {
                 let mut items = vec![
@@ -267,31 +265,13 @@ impl UserStore for DynamoStore {
                 ];
                 if renamed {
                     items.push(self.put(claim_item(&pk, next)?, "attribute_not_exists(pk)", &[], vec![], false)?);
-                    items.push(self.delete(
-                        primary_key(pk.clone(), old_claim.clone()),
-                        OWN_CLAIM,
-                        &[("#id", "id")],
-                        vec![(":id", s(&previous.id))],
-                        false,
-                    )?);
+                    items.push(self.delete_own_claim(&pk, old_claim.clone(), &previous.id)?);
                 } else {
-                    items.push(self.put(
-                        claim_item(&pk, next)?,
-                        OWN_CLAIM,
-                        &[("#id", "id")],
-                        vec![(":id", s(&previous.id))],
-                        false,
-                    )?);
+                    items.push(self.put_own_claim(&pk, next)?);
                 }
                 // A claim from before the identity rule moves to the identity key with this write.
                 if let Some(legacy) = legacy_claim_sk(previous.doc.user_name()).filter(|l| *l != new_claim) {
-                    items.push(self.delete(
-                        primary_key(pk.clone(), legacy),
-                        OWN_CLAIM,
-                        &[("#id", "id")],
-                        vec![(":id", s(&previous.id))],
-                        false,
-                    )?);
+                    items.push(self.delete_own_claim(&pk, legacy, &previous.id)?);
                 }
                 // The display-name index: moved on rename, re-added otherwise (which indexes older users too).
                 let (old_name, new_name) = (previous.doc.display_name_key(), next.doc.display_name_key());
@@ -341,24 +321,12 @@ impl UserStore for DynamoStore {
                         vec![(":prev", n(previous.version))],
                         true,
                     )?,
-                    self.delete(
-                        primary_key(pk.clone(), claim.clone()),
-                        "attribute_not_exists(pk) OR #id = :id",
-                        &[("#id", "id")],
-                        vec![(":id", s(&previous.id))],
-                        false,
-                    )?,
+                    self.delete_own_claim(&pk, claim.clone(), &previous.id)?,
                     self.counter_update(&pk, -1, &previous.id)?,
                     self.display_name_update(&pk, &previous.doc.display_name_key(), vec![previous.id.clone()], false)?,
                 ];
                 if let Some(legacy) = legacy_claim_sk(previous.doc.user_name()) {
-                    items.push(self.delete(
-                        primary_key(pk.clone(), legacy),
-                        "attribute_not_exists(pk) OR #id = :id",
-                        &[("#id", "id")],
-                        vec![(":id", s(&previous.id))],
-                        false,
-                    )?);
+                    items.push(self.delete_own_claim(&pk, legacy, &previous.id)?);
                 }
                 Ok(items)
             })
