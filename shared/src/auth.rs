@@ -187,7 +187,13 @@ pub fn issue_key(directory: &str, name: &str, pepper: &Pepper) -> IssuedKey {
 
 /// A fresh directory or key id.
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    random_uuid().simple().to_string()
+}
+
+/// A random (version 4) UUID from the thread's CSPRNG (`rand`'s `ThreadRng`, seeded by the OS): no system call
+/// per id, unlike `Uuid::new_v4`, which asks the kernel each time.
+pub fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }
 
 /// Whether `s` has the shape of a directory or key id.
@@ -198,6 +204,16 @@ pub fn is_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_uuids_are_version_4_and_distinct() {
+        let ids: std::collections::HashSet<uuid::Uuid> = (0..1000).map(|_| random_uuid()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in ids {
+            assert_eq!(id.get_version(), Some(uuid::Version::Random));
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        }
+    }
 
     fn pepper() -> Pepper {
         Pepper::new(vec![7; 32]).unwrap()

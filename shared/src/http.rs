@@ -129,7 +129,7 @@ pub fn request_id(request: &Request) -> String {
     header(request.headers(), "x-request-id")
         .filter(|id| id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+        .unwrap_or_else(|| crate::auth::random_uuid().to_string())
 }
 
 /// Renders a SCIM response.

@@ -536,7 +536,7 @@ impl UserRecord {
     /// A new record with a fresh id, version 1.
     pub fn new(doc: UserDoc) -> Self {
         let now = crate::time::now_rfc3339();
-        Self { id: uuid::Uuid::new_v4().to_string(), version: 1, created: now.clone(), last_modified: now, doc }
+        Self { id: crate::auth::random_uuid().to_string(), version: 1, created: now.clone(), last_modified: now, doc }
     }
 
     /// The successor of this record carrying `doc`: same id and creation time, next version.

@@ -97,7 +97,8 @@ pub fn user(user_name: &str) -> UserDoc {
     user_with(user_name, None)
 }
 
-fn user_with(user_name: &str, external_id: Option<&str>) -> UserDoc {
+/// [`user`] with an externalId.
+pub fn user_with(user_name: &str, external_id: Option<&str>) -> UserDoc {
     let mut body = json!({
         "schemas": [USER_SCHEMA],
         "userName": user_name,

@@ -129,6 +129,22 @@ impl fmt::Display for Reason {
 
 /// Checks that `value` is a valid userName (see the module docs), as provisioning requires.
 pub fn check_user_name(value: &str) -> Result<(), IdentityError> {
+    if is_printable_ascii(value) {
+        return Ok(());
+    }
+    check_with_precis(value)
+}
+
+/// Whether `value` is non-empty printable ASCII without space (U+0021 to U+007E), as most userNames are. Every such
+/// value is valid (PRECIS's `ASCII7` code points are all PVALID, and none is right-to-left), its NFD and NFC are
+/// itself, and its full case folding is its ASCII lowercase: the fast path of [`check_user_name`] and
+/// [`identity_key`], shown equal to the full path by the tests.
+fn is_printable_ascii(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
+/// [`check_user_name`] through the PRECIS tables, for any value.
+fn check_with_precis(value: &str) -> Result<(), IdentityError> {
     if value.is_empty() {
         return Err(IdentityError::Empty);
     }
@@ -153,7 +169,15 @@ pub fn check_user_name(value: &str) -> Result<(), IdentityError> {
 /// The comparison key of a valid userName: `NFC(toCasefold(NFD(user_name)))`. Two valid userNames are the same user
 /// exactly when their keys are equal; store it for uniqueness and look users up by it.
 pub fn identity_key(user_name: &str) -> Result<String, IdentityError> {
-    check_user_name(user_name)?;
+    if is_printable_ascii(user_name) {
+        return Ok(user_name.to_ascii_lowercase());
+    }
+    identity_key_with_precis(user_name)
+}
+
+/// [`identity_key`] through the PRECIS tables and Unicode folding, for any value.
+fn identity_key_with_precis(user_name: &str) -> Result<String, IdentityError> {
+    check_with_precis(user_name)?;
     Ok(fold(user_name))
 }
 

@@ -226,3 +226,27 @@ proptest! {
         }
     }
 }
+
+/// Every printable ASCII character, alone: the fast path agrees with PRECIS on each.
+#[test]
+fn every_printable_ascii_character_is_valid_and_folds_to_lowercase() {
+    for b in 0x21u8..=0x7e {
+        let s = (b as char).to_string();
+        assert_eq!(check_with_precis(&s), Ok(()), "{s:?}");
+        assert_eq!(identity_key_with_precis(&s), Ok(s.to_ascii_lowercase()), "{s:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+    /// The ASCII fast path of `check_user_name` and `identity_key` answers exactly as the PRECIS path, for any ASCII
+    /// value (controls, space and DEL included) and for values with one non-ASCII character among ASCII ones.
+    #[test]
+    fn the_ascii_fast_path_agrees_with_precis(
+        s in "[\\x00-\\x7f]{0,24}|[ -~]{0,12}[\\x00-\\x7f\u{80}-\u{10ffff}][ -~]{0,12}"
+    ) {
+        prop_assert_eq!(check_user_name(&s), check_with_precis(&s));
+        prop_assert_eq!(identity_key(&s), identity_key_with_precis(&s));
+    }
+}

@@ -25,14 +25,47 @@ mod users;
 
 /// 2: `users.display_name_key` and its index (manager links). 3: `companies`, `directories.company`, `sessions`.
 /// 4: `user_writes` (which users the latest writes changed, for the address book). 5: `users.user_name_key` is the
-/// identity key ([`user_name_key`]).
-const SCHEMA_VERSION: i64 = 5;
+/// identity key ([`user_name_key`]). 6: `users` is a rowid table ([`users_table`]).
+const SCHEMA_VERSION: i64 = 6;
 
 /// How many of a directory's latest user writes `user_writes` keeps: an address book that fell further behind
 /// re-reads the directory.
 const USER_WRITES_KEPT: i64 = 4096;
 
-const SCHEMA: &str = "
+/// The `users` table, under a given name (the schema-6 migration builds it beside the old one).
+///
+/// A rowid table (schemas 1 to 5 made it `WITHOUT ROWID`, keyed by `(directory, id)`). A user row is about 2 KB,
+/// mostly its document. In a `WITHOUT ROWID` table every cell, interior ones included, holds the whole row, and an
+/// index b-tree keeps at most about 1 KB of a cell on its page: each row spilled onto an overflow page of its own
+/// (4 KB on disk for the ~800 bytes that did not fit), and each key comparison on the way down the tree read that
+/// overflow page (about ten `pread`s per lookup; bench/README.md). In a rowid table a row of up to ~4 KB stays on
+/// its leaf page, the `(directory, id)` and `(directory, user_name_key)` indexes hold only their short keys, and a
+/// lookup is one index descent and one table descent.
+macro_rules! users_table {
+    ($name:literal) => {
+        concat!(
+            "CREATE TABLE IF NOT EXISTS ",
+            $name,
+            " (
+    directory     TEXT NOT NULL REFERENCES directories(id),
+    id            TEXT NOT NULL,
+    user_name_key TEXT NOT NULL,
+    external_id   TEXT,
+    version       INTEGER NOT NULL,
+    created       TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    doc           TEXT NOT NULL,
+    display_name_key TEXT,
+    UNIQUE (directory, id),
+    UNIQUE (directory, user_name_key)
+);
+"
+        )
+    };
+}
+
+const SCHEMA: &str =
+    concat!("
 CREATE TABLE IF NOT EXISTS companies (
     short_key  TEXT PRIMARY KEY,
     short_name TEXT NOT NULL,
@@ -53,20 +86,9 @@ CREATE TABLE IF NOT EXISTS access_keys (
     revoked   TEXT,
     PRIMARY KEY (directory, id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS users (
-    directory     TEXT NOT NULL REFERENCES directories(id),
-    id            TEXT NOT NULL,
-    user_name_key TEXT NOT NULL,
-    external_id   TEXT,
-    version       INTEGER NOT NULL,
-    created       TEXT NOT NULL,
-    last_modified TEXT NOT NULL,
-    doc           TEXT NOT NULL,
-    display_name_key TEXT,
-    PRIMARY KEY (directory, id),
-    UNIQUE (directory, user_name_key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS users_by_external_id ON users (directory, external_id) WHERE external_id IS NOT NULL;
+",
+    users_table!("users"),
+    "CREATE INDEX IF NOT EXISTS users_by_external_id ON users (directory, external_id) WHERE external_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS saml_configs (
     directory TEXT PRIMARY KEY REFERENCES directories(id),
     config    TEXT NOT NULL
@@ -105,7 +127,7 @@ CREATE TABLE IF NOT EXISTS user_writes (
     user_id   TEXT NOT NULL,
     PRIMARY KEY (directory, seq)
 ) WITHOUT ROWID;
-";
+");
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
@@ -188,6 +210,7 @@ impl SqliteStore {
         if version < 5 {
             rekey_user_names(&connection)?;
         }
+        move_users_to_rowid_table(&connection)?;
         connection.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
         Ok(Self { connection: Mutex::new(connection), _checkpointer: None })
     }
@@ -408,6 +431,39 @@ fn rekey_directory_user_names(conn: &Connection, directory: Option<&str>) -> Res
     }
     tx.commit()?;
     Ok(migration)
+}
+
+/// Schema 6: copies a `WITHOUT ROWID` `users` table (schemas 1 to 5) into the rowid shape of [`users_table`], in
+/// one write transaction; a database already in that shape is left alone.
+fn move_users_to_rowid_table(conn: &Connection) -> Result<(), StoreError> {
+    let without_rowid = |conn: &Connection| -> Result<bool, StoreError> {
+        conn.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1")
+            .and_then(|mut stmt| stmt.query_row(params!["users"], |r| r.get::<_, String>(0)))
+            .map(|sql| sql.to_ascii_uppercase().contains("WITHOUT ROWID"))
+            .map_err(backend)
+    };
+    if !without_rowid(conn)? {
+        return Ok(());
+    }
+    let tx = Tx::write(conn)?;
+    if without_rowid(&tx)? {
+        tx.execute_batch(&format!(
+            "{}
+             INSERT INTO users_v6 (directory, id, user_name_key, external_id, version, created, last_modified, doc,
+                                   display_name_key)
+                 SELECT directory, id, user_name_key, external_id, version, created, last_modified, doc,
+                        display_name_key
+                 FROM users ORDER BY directory, id;
+             DROP TABLE users;
+             ALTER TABLE users_v6 RENAME TO users;
+             CREATE INDEX IF NOT EXISTS users_by_external_id ON users (directory, external_id)
+                 WHERE external_id IS NOT NULL;
+             {DISPLAY_NAME_INDEX};",
+            users_table!("users_v6")
+        ))
+        .map_err(backend)?;
+    }
+    tx.commit()
 }
 
 /// Index on the folded displayName, created once the column exists (after [`add_display_name_key`]).

@@ -156,3 +156,75 @@ async fn version_4_databases_key_user_names_by_identity() {
     drop(store);
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A database written before schema 6 kept `users` as a `WITHOUT ROWID` table: opening it copies every user into
+/// the rowid table, with its keys and indexes, and a second open leaves it alone.
+#[tokio::test]
+async fn version_5_databases_move_users_to_a_rowid_table() {
+    use crate::scim::user::UserRecord;
+    use crate::store::contract::user;
+    use crate::store::{AdminStore, Directory, UserStore};
+    let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("db.sqlite3");
+    let directory = Directory {
+        id: crate::auth::new_id(),
+        name: "Old".into(),
+        created: "2025-01-01T00:00:00Z".into(),
+        company: None,
+    };
+    let pepper = crate::auth::Pepper::new(vec![5; 32]).unwrap();
+    let issued = crate::auth::issue_key(&directory.id, "k", &pepper);
+    let credential =
+        crate::auth::Credential::from_authorization(Some(&format!("Bearer {}", issued.token)), &pepper).unwrap();
+    let ada = UserRecord::new(crate::store::contract::user_with("ada@example.com", Some("ext-ada")));
+    let grace = UserRecord::new(user("grace@example.com"));
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        let rowid_users = "    UNIQUE (directory, id),\n    UNIQUE (directory, user_name_key)\n);";
+        assert!(super::SCHEMA.contains(rowid_users));
+        let schema_5 = super::SCHEMA.replace(
+            rowid_users,
+            "    PRIMARY KEY (directory, id),\n    UNIQUE (directory, user_name_key)\n) WITHOUT ROWID;",
+        );
+        old.execute_batch(&schema_5).unwrap();
+        old.execute_batch(super::DISPLAY_NAME_INDEX).unwrap();
+        old.execute_batch(
+            "ALTER TABLE directories ADD COLUMN company TEXT REFERENCES companies(short_key);
+             ALTER TABLE directories ADD COLUMN users_version INTEGER NOT NULL DEFAULT 0;",
+        )
+        .unwrap();
+        old.pragma_update(None, "user_version", 5).unwrap();
+    }
+    {
+        // Written through the store's own statements, before it migrates: open without the migration step.
+        let old = rusqlite::Connection::open(&path).unwrap();
+        let store = SqliteStore { connection: std::sync::Mutex::new(old), _checkpointer: None };
+        store.create_directory(&directory).await.unwrap();
+        store.create_key(&issued.record).await.unwrap();
+        store.create_user(&credential, &ada).await.unwrap();
+        store.create_user(&credential, &grace).await.unwrap();
+        let sql: String =
+            store.lock().query_row("SELECT sql FROM sqlite_schema WHERE name = 'users'", [], |r| r.get(0)).unwrap();
+        assert!(sql.contains("WITHOUT ROWID"), "the old shape: {sql}");
+    }
+    for _ in 0..2 {
+        let store = SqliteStore::open(&path).unwrap();
+        let sql: String =
+            store.lock().query_row("SELECT sql FROM sqlite_schema WHERE name = 'users'", [], |r| r.get(0)).unwrap();
+        assert!(!sql.contains("WITHOUT ROWID"), "the rowid shape: {sql}");
+        assert_eq!(store.get_user(&credential, &ada.id).await.unwrap().doc, ada.doc);
+        let found = store.find_user_by_user_name(&credential, "GRACE@example.com").await.unwrap();
+        assert_eq!(found.map(|u| u.id), Some(grace.id.clone()));
+        let by_external = store.find_users_by_external_id(&credential, "ext-ada").await.unwrap();
+        let by_external: Vec<String> = by_external.into_iter().map(|u| u.id).collect();
+        assert_eq!(by_external, std::slice::from_ref(&ada.id));
+        assert_eq!(store.list_users(&credential, 1, 10, 0).await.unwrap().total, 2);
+        // Still one user per userName and per id.
+        let again = UserRecord::new(user("Ada@Example.com"));
+        assert!(matches!(store.create_user(&credential, &again).await, Err(crate::store::StoreError::UserNameTaken)));
+        let version: i64 = store.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, super::SCHEMA_VERSION);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
