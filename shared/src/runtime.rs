@@ -231,6 +231,14 @@ pub fn public_url_from_env() -> Result<String, ConfigError> {
 
 /// Structured JSON logs on stderr (stdout stays free for command output), filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {
+    init_logging_to(std::io::stderr);
+}
+
+/// [`init_logging`], each line written to `writer` (one `write` of the whole line per event).
+pub fn init_logging_to<W>(writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -239,6 +247,6 @@ pub fn init_logging() {
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .try_init();
 }

@@ -5,12 +5,13 @@
 
 mod dev_idp;
 mod edge_io;
+mod log_buffer;
 mod router;
 mod server;
 
 use anyhow::Context as _;
 use clap::Parser;
-use fd_shared::runtime::{ConfigError, StoreConfig, init_logging};
+use fd_shared::runtime::{ConfigError, StoreConfig, init_logging, init_logging_to};
 use fd_shared::secret::SecretSource;
 use fd_shared::service::ScimService;
 use fd_signin::{SignInService, SpEndpoints};
@@ -61,9 +62,22 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    init_logging();
+    let log = match log_buffer::BufferedStderr::start() {
+        Ok(buffer) => {
+            init_logging_to(buffer.clone());
+            Some(buffer)
+        }
+        Err(_) => {
+            init_logging();
+            None
+        }
+    };
     let args = Args::parse();
-    match run(args).await {
+    let outcome = run(args).await;
+    if let Some(buffer) = log {
+        buffer.flush();
+    }
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("fd-local: {message:#}");
@@ -121,8 +135,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_connections: args.max_connections.max(1),
         head_timeout: Duration::from_secs(args.head_timeout_secs.max(1)),
     };
+    // Ctrl-C or SIGTERM: stop accepting, then flush the log on the way out.
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
     };
     server::serve(listener, services, limits, shutdown).await;
     Ok(())

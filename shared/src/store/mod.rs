@@ -137,7 +137,7 @@ pub struct KeysetPage {
 }
 
 /// Storage failures. Client-caused ones map to SCIM errors; [`StoreError::Backend`] is a server fault.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The credential is unknown, revoked or names another directory.
     #[error("access key not admitted")]

@@ -17,6 +17,7 @@ use std::sync::{Mutex, MutexGuard};
 
 mod address_book;
 mod admin;
+mod group_commit;
 mod sessions;
 mod sign_in;
 #[cfg(test)]
@@ -132,8 +133,48 @@ CREATE TABLE IF NOT EXISTS user_writes (
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     connection: Mutex<Connection>,
+    /// SCIM user writes waiting to be committed together ([`group_commit`]).
+    writes: group_commit::WriteQueue,
     /// Tells the checkpoint thread to stop when the store is dropped.
     _checkpointer: Option<Checkpointer>,
+    /// Keeps the memory map as large as the file the checkpoints grow (file stores).
+    map: Option<std::sync::Arc<MapRefresh>>,
+}
+
+/// The memory map's limit: SQLite's own maximum (`SQLITE_MAX_MMAP_SIZE`, just under 2 GiB). Reads of the database
+/// file go through the map, without a system call; pages past it are read with `pread`.
+const MMAP_BYTES: i64 = 0x7fff_0000;
+
+/// SQLite maps the database file when a connection first reads it, and grows the map only when that connection
+/// grows the file. In WAL mode the checkpointer's connection grows it, so the serving connection's map would stay
+/// the size the file had at its first read. The checkpointer records the file's size after each checkpoint; the
+/// serving connection, between transactions, re-applies its map limit when the file outgrew its map. SQLite remaps
+/// only when the limit changes, so the limit alternates between two values a page apart.
+#[derive(Default)]
+struct MapRefresh {
+    /// The database file's size after the latest checkpoint.
+    file_bytes: std::sync::atomic::AtomicU64,
+    /// The file's size at the latest remap.
+    mapped_bytes: std::sync::atomic::AtomicU64,
+    /// Which of the two limits is in force.
+    lower: std::sync::atomic::AtomicBool,
+}
+
+impl MapRefresh {
+    /// Remaps `connection`'s view of the file if the file grew since the last remap (call between transactions).
+    fn refresh(&self, connection: &Connection) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let file = self.file_bytes.load(Relaxed);
+        if file <= self.mapped_bytes.load(Relaxed) {
+            return;
+        }
+        let lower = !self.lower.fetch_xor(true, Relaxed);
+        let limit = if lower { MMAP_BYTES - 4096 } else { MMAP_BYTES };
+        match connection.pragma_update(None, "mmap_size", limit) {
+            Ok(()) => self.mapped_bytes.store(file, Relaxed),
+            Err(e) => tracing::warn!(error = %e, "could not remap the database file"),
+        }
+    }
 }
 
 /// Copies the WAL back into the database from a thread of its own, so that no request waits for a checkpoint's
@@ -145,8 +186,9 @@ struct Checkpointer {
 impl Checkpointer {
     const INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
-    fn start(path: &Path) -> Result<Self, StoreError> {
+    fn start(path: &Path, map: std::sync::Arc<MapRefresh>) -> Result<Self, StoreError> {
         let connection = Connection::open(path).map_err(backend)?;
+        let path = path.to_path_buf();
         connection.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         std::thread::Builder::new()
@@ -155,6 +197,9 @@ impl Checkpointer {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(Self::INTERVAL) {
                     if let Err(e) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
                         tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                    if let Ok(metadata) = std::fs::metadata(&path) {
+                        map.file_bytes.store(metadata.len(), std::sync::atomic::Ordering::Relaxed);
                     }
                 }
             })
@@ -176,7 +221,9 @@ impl SqliteStore {
         let mut store = Self::init(connection)?;
         // A safety net only: the background thread normally keeps the WAL short.
         store.lock().pragma_update(None, "wal_autocheckpoint", 10_000).map_err(backend)?;
-        store._checkpointer = Some(Checkpointer::start(path)?);
+        let map = std::sync::Arc::new(MapRefresh::default());
+        store._checkpointer = Some(Checkpointer::start(path, std::sync::Arc::clone(&map))?);
+        store.map = Some(map);
         Ok(store)
     }
 
@@ -190,13 +237,14 @@ impl SqliteStore {
         connection
             .execute_batch(
                 // WAL with NORMAL sync: durable across process crashes, one fsync per checkpoint. Reads go through
-                // the memory map (256 MiB); the page cache is for pages being written, and stays small (8 MiB):
+                // the memory map ([`MMAP_BYTES`], [`MapRefresh`]); the page cache is for pages being written, and stays small (8 MiB):
                 // every commit sweeps the cache's hash table (`pcache1Truncate`), which at 64 MiB took 13 % of
                 // fd-local's CPU on the Okta mix (bench/README.md, "Where the time goes").
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-                 PRAGMA cache_size = -8192; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;",
+                 PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;",
             )
             .map_err(backend)?;
+        connection.pragma_update(None, "mmap_size", MMAP_BYTES).map_err(backend)?;
         let version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(backend)?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::Backend(format!(
@@ -212,12 +260,16 @@ impl SqliteStore {
         }
         move_users_to_rowid_table(&connection)?;
         connection.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
-        Ok(Self { connection: Mutex::new(connection), _checkpointer: None })
+        Ok(Self { connection: Mutex::new(connection), writes: Default::default(), _checkpointer: None, map: None })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back on drop).
-        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(map) = &self.map {
+            map.refresh(&connection);
+        }
+        connection
     }
 }
 

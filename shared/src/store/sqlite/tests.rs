@@ -199,7 +199,12 @@ async fn version_5_databases_move_users_to_a_rowid_table() {
     {
         // Written through the store's own statements, before it migrates: open without the migration step.
         let old = rusqlite::Connection::open(&path).unwrap();
-        let store = SqliteStore { connection: std::sync::Mutex::new(old), _checkpointer: None };
+        let store = SqliteStore {
+            connection: std::sync::Mutex::new(old),
+            writes: Default::default(),
+            _checkpointer: None,
+            map: None,
+        };
         store.create_directory(&directory).await.unwrap();
         store.create_key(&issued.record).await.unwrap();
         store.create_user(&credential, &ada).await.unwrap();
@@ -226,5 +231,124 @@ async fn version_5_databases_move_users_to_a_rowid_table() {
         let version: i64 = store.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, super::SCHEMA_VERSION);
     }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A directory and a credential for it, in `store`.
+async fn directory_with_key(store: &SqliteStore) -> crate::auth::Credential {
+    use crate::store::{AdminStore, Directory};
+    let directory = Directory {
+        id: crate::auth::new_id(),
+        name: "Batch".into(),
+        created: "2026-01-01T00:00:00Z".into(),
+        company: None,
+    };
+    store.create_directory(&directory).await.unwrap();
+    let pepper = crate::auth::Pepper::new(vec![9; 32]).unwrap();
+    let issued = crate::auth::issue_key(&directory.id, "k", &pepper);
+    store.create_key(&issued.record).await.unwrap();
+    crate::auth::Credential::from_authorization(Some(&format!("Bearer {}", issued.token)), &pepper).unwrap()
+}
+
+/// Writes that arrive together commit together, and each gets its own outcome: a userName taken within the batch
+/// fails alone, and leaves nothing behind (its savepoint is rolled back), while the others are kept.
+#[tokio::test]
+async fn concurrent_writes_share_a_commit_and_fail_alone() {
+    use crate::scim::user::UserRecord;
+    use crate::store::contract::user;
+    use crate::store::{AddressBookStore, UserStore};
+    let store = SqliteStore::in_memory().unwrap();
+    let credential = directory_with_key(&store).await;
+    let directories = [credential.directory.clone()];
+    let writes = |versions: Vec<crate::store::UsersVersion>| -> u64 {
+        versions.iter().flat_map(|v| &v.shards).map(|shard| shard.writes).sum()
+    };
+    let writes_before = writes(store.users_versions(&directories, &[]).await.unwrap());
+    let records: Vec<UserRecord> = ["a@example.com", "b@example.com", "A@EXAMPLE.COM", "c@example.com"]
+        .into_iter()
+        .map(|name| UserRecord::new(user(name)))
+        .collect();
+    let batches_before = store.writes.batches();
+    let outcomes = futures_join_all(records.iter().map(|record| store.create_user(&credential, record))).await;
+    assert_eq!(store.writes.batches() - batches_before, 1, "one batch for writes that arrived together");
+    assert!(outcomes[0].is_ok() && outcomes[1].is_ok() && outcomes[3].is_ok(), "{outcomes:?}");
+    assert!(matches!(outcomes[2], Err(crate::store::StoreError::UserNameTaken)), "{outcomes:?}");
+    assert_eq!(store.list_users(&credential, 1, 10, 0).await.unwrap().total, 3);
+    assert!(matches!(store.get_user(&credential, &records[2].id).await, Err(crate::store::StoreError::NotFound)));
+    // The failed write's version bump went with its savepoint: three writes counted, not four.
+    let writes_after = writes(store.users_versions(&directories, &[]).await.unwrap());
+    assert_eq!(writes_after - writes_before, 3);
+}
+
+/// The writer that leads a batch may be cancelled while it waits for others to join: the batch still runs when its
+/// future is dropped, and a writer that joined it is answered.
+#[tokio::test]
+async fn a_cancelled_leader_still_commits_its_batch() {
+    use crate::scim::user::UserRecord;
+    use crate::store::UserStore;
+    use crate::store::contract::user;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let store = SqliteStore::in_memory().unwrap();
+    let credential = directory_with_key(&store).await;
+    let (ada, bob) = (UserRecord::new(user("ada@example.com")), UserRecord::new(user("bob@example.com")));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut leader = Box::pin(store.create_user(&credential, &ada));
+    assert!(leader.as_mut().poll(&mut cx).is_pending(), "the leader yields once before it runs the batch");
+    let mut follower = Box::pin(store.create_user(&credential, &bob));
+    assert!(follower.as_mut().poll(&mut cx).is_pending(), "the follower waits for the leader's batch");
+    drop(leader);
+    assert!(matches!(follower.as_mut().poll(&mut cx), Poll::Ready(Ok(()))), "answered when the batch ran");
+    assert_eq!(store.get_user(&credential, &ada.id).await.unwrap().id, ada.id);
+    assert_eq!(store.get_user(&credential, &bob.id).await.unwrap().id, bob.id);
+}
+
+/// Polls every future until all are ready, in order of arrival (what a runtime does with requests that arrive
+/// together), and returns their outputs.
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (future, output) in pending.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(f) = future {
+                if let std::task::Poll::Ready(value) = f.as_mut().poll(cx) {
+                    *output = Some(value);
+                    *future = None;
+                }
+            }
+        }
+        if pending.iter().all(Option::is_none) { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+/// The serving connection's memory map follows the file as the checkpoints grow it.
+#[tokio::test]
+async fn the_memory_map_follows_the_checkpointed_file() {
+    use crate::scim::user::UserRecord;
+    use crate::store::UserStore;
+    use crate::store::contract::user;
+    use std::sync::atomic::Ordering::Relaxed;
+    let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::open(&dir.join("db.sqlite3")).unwrap();
+    let credential = directory_with_key(&store).await;
+    let map = std::sync::Arc::clone(store.map.as_ref().unwrap());
+    let mapped_at_start = map.mapped_bytes.load(Relaxed);
+    for n in 0..300 {
+        store.create_user(&credential, &UserRecord::new(user(&format!("user{n}@example.com")))).await.unwrap();
+    }
+    // The checkpointer copies the WAL into the file within a few of its intervals.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while map.file_bytes.load(Relaxed) < 200_000 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let file = map.file_bytes.load(Relaxed);
+    assert!(file >= 200_000, "the checkpoint grew the file to {file} bytes");
+    let limit: i64 = store.lock().query_row("PRAGMA mmap_size", [], |r| r.get(0)).unwrap();
+    assert!(map.mapped_bytes.load(Relaxed) >= file && map.mapped_bytes.load(Relaxed) > mapped_at_start);
+    assert!(limit == super::MMAP_BYTES || limit == super::MMAP_BYTES - 4096, "{limit}");
+    drop(store);
     std::fs::remove_dir_all(dir).ok();
 }

@@ -144,34 +144,34 @@ impl UserStore for SqliteStore {
     }
 
     async fn create_user(&self, credential: &Credential, user: &UserRecord) -> Result<(), StoreError> {
-        let conn = self.lock();
-        let tx = Tx::write(&conn)?;
-        check_credential(&tx, credential)?;
-        let inserted = execute(
-            &tx,
-            "INSERT INTO users (directory, id, user_name_key, external_id, version, created, last_modified, doc,
-                                display_name_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                credential.directory,
-                user.id,
-                user.doc.user_name_key(),
-                user.doc.external_id(),
-                user.version as i64,
-                user.created,
-                user.last_modified,
-                doc_json(user)?,
-                user.doc.display_name_key(),
-            ],
-        );
-        match inserted {
-            Ok(_) => {
-                bump_users_version(&tx, &credential.directory, &user.id)?;
-                tx.commit()
+        let credential = credential.clone();
+        let row = UserRow::of(user)?;
+        self.write_in_batch(Box::new(move |tx| {
+            check_credential(tx, &credential)?;
+            let inserted = execute(
+                tx,
+                "INSERT INTO users (directory, id, user_name_key, external_id, version, created, last_modified, doc,
+                                    display_name_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    credential.directory,
+                    row.id,
+                    row.user_name_key,
+                    row.external_id,
+                    row.version,
+                    row.created,
+                    row.last_modified,
+                    row.doc,
+                    row.display_name_key,
+                ],
+            );
+            match inserted {
+                Ok(_) => bump_users_version(tx, &credential.directory, &row.id),
+                Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
+                Err(e) => Err(backend(e)),
             }
-            Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
-            Err(e) => Err(backend(e)),
-        }
+        }))
+        .await
     }
 
     async fn replace_user(
@@ -180,63 +180,67 @@ impl UserStore for SqliteStore {
         previous: &UserRecord,
         next: &UserRecord,
     ) -> Result<(), StoreError> {
-        let conn = self.lock();
-        let tx = Tx::write(&conn)?;
-        check_credential(&tx, credential)?;
-        let updated = execute(
-            &tx,
-            "UPDATE users SET user_name_key = ?3, external_id = ?4, version = ?5, last_modified = ?6, doc = ?7,
-                              display_name_key = ?9
-             WHERE directory = ?1 AND id = ?2 AND version = ?8",
-            params![
-                credential.directory,
-                previous.id,
-                next.doc.user_name_key(),
-                next.doc.external_id(),
-                next.version as i64,
-                next.last_modified,
-                doc_json(next)?,
-                previous.version as i64,
-                next.doc.display_name_key(),
-            ],
-        );
-        match updated {
-            Ok(1) => {
-                bump_users_version(&tx, &credential.directory, &previous.id)?;
-                if previous.doc.active() && !next.doc.active() {
-                    run(
-                        &tx,
-                        "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2",
-                        params![credential.directory, previous.id],
-                    )?;
+        let credential = credential.clone();
+        let row = UserRow::of(next)?;
+        let previous_version = version_column(previous.version);
+        let deactivated = previous.doc.active() && !next.doc.active();
+        self.write_in_batch(Box::new(move |tx| {
+            check_credential(tx, &credential)?;
+            let updated = execute(
+                tx,
+                "UPDATE users SET user_name_key = ?3, external_id = ?4, version = ?5, last_modified = ?6, doc = ?7,
+                                  display_name_key = ?9
+                 WHERE directory = ?1 AND id = ?2 AND version = ?8",
+                params![
+                    credential.directory,
+                    row.id,
+                    row.user_name_key,
+                    row.external_id,
+                    row.version,
+                    row.last_modified,
+                    row.doc,
+                    previous_version,
+                    row.display_name_key,
+                ],
+            );
+            match updated {
+                Ok(1) => {
+                    bump_users_version(tx, &credential.directory, &row.id)?;
+                    if deactivated {
+                        run(
+                            tx,
+                            "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2",
+                            params![credential.directory, row.id],
+                        )?;
+                    }
+                    Ok(())
                 }
-                tx.commit()
+                Ok(_) => Err(missing_or_changed(tx, &credential.directory, &row.id)?),
+                Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
+                Err(e) => Err(backend(e)),
             }
-            Ok(_) => Err(missing_or_changed(&tx, &credential.directory, &previous.id)?),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
-            Err(e) => Err(backend(e)),
-        }
+        }))
+        .await
     }
 
     async fn delete_user(&self, credential: &Credential, previous: &UserRecord) -> Result<(), StoreError> {
-        let conn = self.lock();
-        let tx = Tx::write(&conn)?;
-        check_credential(&tx, credential)?;
-        let deleted = run(
-            &tx,
-            "DELETE FROM users WHERE directory = ?1 AND id = ?2 AND version = ?3",
-            params![credential.directory, previous.id, previous.version as i64],
-        )?;
-        if deleted != 1 {
-            return Err(missing_or_changed(&tx, &credential.directory, &previous.id)?);
-        }
-        run(
-            &tx,
-            "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2",
-            params![credential.directory, previous.id],
-        )?;
-        bump_users_version(&tx, &credential.directory, &previous.id)?;
-        tx.commit()
+        let credential = credential.clone();
+        let id = previous.id.clone();
+        let version = version_column(previous.version);
+        self.write_in_batch(Box::new(move |tx| {
+            check_credential(tx, &credential)?;
+            let deleted = run(
+                tx,
+                "DELETE FROM users WHERE directory = ?1 AND id = ?2 AND version = ?3",
+                params![credential.directory, id, version],
+            )?;
+            if deleted != 1 {
+                return Err(missing_or_changed(tx, &credential.directory, &id)?);
+            }
+            run(tx, "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2", params![credential.directory, id])?;
+            bump_users_version(tx, &credential.directory, &id)
+        }))
+        .await
     }
 
     async fn find_user_ids_by_display_name(
@@ -282,4 +286,36 @@ impl UserStore for SqliteStore {
         tx.commit()?;
         Ok(indexed)
     }
+}
+
+/// A user's columns, computed before its write joins a batch (the write owns them).
+struct UserRow {
+    id: String,
+    user_name_key: String,
+    external_id: Option<String>,
+    version: i64,
+    created: String,
+    last_modified: String,
+    doc: String,
+    display_name_key: String,
+}
+
+impl UserRow {
+    fn of(user: &UserRecord) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: user.id.clone(),
+            user_name_key: user.doc.user_name_key(),
+            external_id: user.doc.external_id().map(str::to_string),
+            version: version_column(user.version),
+            created: user.created.clone(),
+            last_modified: user.last_modified.clone(),
+            doc: doc_json(user)?,
+            display_name_key: user.doc.display_name_key(),
+        })
+    }
+}
+
+/// A version as its SQLite integer.
+fn version_column(version: u64) -> i64 {
+    i64::try_from(version).unwrap_or(i64::MAX)
 }
