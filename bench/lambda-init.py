@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Cold start, warm invoke overhead and peak memory of Lambda bootstraps, against a minimal Lambda Runtime API on loopback.
+"""Cold start, warm invoke overhead and peak memory of Lambda bootstraps, against a minimal Lambda Runtime API on
+loopback.
 
 For each run it starts the binary with AWS_LAMBDA_RUNTIME_API pointing here and records
   init   = process start -> its first GET /2018-06-01/runtime/invocation/next (Lambda's "Init Duration")
@@ -9,11 +10,11 @@ then hands the same process --warm more events, one after another, and times eac
            that event has arrived
 and reads VmHWM (peak resident set) from /proc/<pid>/status before stopping the process.
 
-The warm figure is the runtime's whole loop for one event (read the /next answer, decode the API Gateway event, run the
-handler, encode and post the response) plus the stub's share, which is the same for every binary: its one send of the
-event, loopback delivery both ways and its thread waking on the response's first line. It leaves out the stub's parsing of headers and
-bodies and the 202 it sends back. The runtime keeps one keep-alive connection, so no connection is opened inside the
-window (the JSON counts the connections each process opened).
+The warm figure is the runtime's whole loop for one event (read the /next answer, decode the API Gateway event, run
+the handler, encode and post the response) plus the stub's share, which is the same for every binary: its one send
+of the event, loopback delivery both ways and its thread waking on the response's first line. It leaves out the
+stub's parsing of headers and bodies and the 202 it sends back. The runtime keeps one keep-alive connection, so no
+connection is opened inside the window (the JSON counts the connections each process opened).
 
 The warm event is the --event without its Authorization header (or --warm-event): every function answers it from the
 request alone (scim-get 401, the other SCIM verbs 405, saml-acs 404) and the baseline 204, with no storage call.
@@ -304,8 +305,8 @@ def main():
     base = results.get("baseline")
     print(f"warm: {args.warm} events per process after the cold one ({warm_what}), {args.runs} processes per binary; "
           "µs from the stub's send of the event to the arrival of its response (runtime loop + handler + the "
-          "stub's send, loopback both ways and wake-up, the same for every binary). max RSS: VmHWM after the warm events, "
-          "highest of the runs.")
+          "stub's send, loopback both ways and wake-up, the same for every binary). "
+          "max RSS: VmHWM after the warm events, highest of the runs.")
     print(f"{'function':12} {'size MB':>8} {'init ms':>8} {'init p90':>9} {'first ms':>9} {'init/base':>10} "
           f"{'warm µs':>8} {'warm p90':>9} {'warm/base':>10} {'RSS MiB':>8}  status (cold; warm)")
     for name, r in results.items():

@@ -15,8 +15,8 @@ RUNS="${1:-${RUNS:-30}}"
 WARM_INVOKES="${WARM_INVOKES:-2000}"
 
 nice -n 19 cargo build --release --locked -p fd-admin
-nice -n 19 cargo build --release --locked -p scim-get -p scim-post -p scim-put -p scim-patch -p scim-delete -p saml-acs \
-  -p lambda-baseline
+nice -n 19 cargo build --release --locked -p scim-get -p scim-post -p scim-put -p scim-patch -p scim-delete \
+  -p saml-acs -p lambda-baseline
 
 moto_was_running=0
 if [[ -f .moto/pid ]] && kill -0 "$(<.moto/pid)" 2>/dev/null; then moto_was_running=1; fi
@@ -32,5 +32,5 @@ mkdir -p bench/results
 bins=(baseline=target/release/lambda-baseline)
 for v in get post put patch delete; do bins+=("scim-$v=target/release/scim-$v"); done
 bins+=("saml-acs=target/release/saml-acs")
-python3 bench/lambda-init.py --runs "$RUNS" --warm "$WARM_INVOKES" --event tests/events/get-users-test-credentials.json \
-  --out bench/results/lambda-init.json "${bins[@]}"
+python3 bench/lambda-init.py --runs "$RUNS" --warm "$WARM_INVOKES" \
+  --event tests/events/get-users-test-credentials.json --out bench/results/lambda-init.json "${bins[@]}"
