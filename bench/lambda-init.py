@@ -19,11 +19,15 @@ connection is opened inside the window (the JSON counts the connections each pro
 The warm event is the --event without its Authorization header (or --warm-event): every function answers it from the
 request alone (scim-get 401, the other SCIM verbs 405, saml-acs 404) and the baseline 204, with no storage call.
 
+The stub and the processes it starts share one CPU (--cpu; default the last one this process may use; "none" leaves
+them unpinned): a round trip then costs two context switches on that CPU, where unpinned it may cost waking another
+CPU from idle, which in a VM takes tens of µs and depends on what else the machine is running.
+
 Binaries are run in interleaved rounds (each round runs every binary once, in a rotating order), so a change in the
 machine's load during the benchmark falls on all of them alike. Two warm-up rounds (page cache) are not counted.
 
-usage: lambda-init.py --runs N --warm K --event EVENT.json [--warm-event EVENT.json] --out RESULT.json
-                      NAME=BINARY [NAME=BINARY ...]
+usage: lambda-init.py --runs N --warm K [--cpu N|none] --event EVENT.json [--warm-event EVENT.json]
+                      --out RESULT.json NAME=BINARY [NAME=BINARY ...]
 The process environment is passed through (set AWS_ENDPOINT_URL, FD_DYNAMODB_TABLE, FD_SECRET_ID, credentials).
 """
 import argparse
@@ -222,9 +226,14 @@ def main():
     ap.add_argument("--warm", type=int, default=2000, help="warm events per process after the cold one")
     ap.add_argument("--event", required=True)
     ap.add_argument("--warm-event", help="default: --event without its Authorization header")
+    ap.add_argument("--cpu", default="", help="CPU for the stub and the binaries (default: the last allowed; none)")
     ap.add_argument("--out", required=True)
     ap.add_argument("binaries", nargs="+")
     args = ap.parse_args()
+    if args.cpu != "none":
+        cpu = int(args.cpu) if args.cpu else max(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})  # inherited by every binary started
+    pinned = f"CPU {cpu}" if args.cpu != "none" else "unpinned"
     event = open(args.event, "rb").read()
     warm_event = open(args.warm_event, "rb").read() if args.warm_event else without_authorization(event)
     warm_request = json.loads(warm_event)
@@ -291,6 +300,7 @@ def main():
                 "warm_us_median": round(statistics.median(a["warm_us"]), 1),
                 "warm_us_p90": round(percentile(a["warm_us"], 0.9), 1),
                 "warm_us_p99": round(percentile(a["warm_us"], 0.99), 1),
+                "warm_cpu": pinned,
                 "warm_status_codes": sorted(a["warm_statuses"]),
                 "warm_errors": a["warm_errors"],
                 "warm_wrong_request_ids": a["wrong_ids"],
@@ -303,23 +313,25 @@ def main():
         results[name] = r
 
     base = results.get("baseline")
-    print(f"warm: {args.warm} events per process after the cold one ({warm_what}), {args.runs} processes per binary; "
+    print(f"warm: {args.warm} events per process after the cold one ({warm_what}), {args.runs} processes per binary, "
+          f"stub and binary on {pinned}; "
           "µs from the stub's send of the event to the arrival of its response (runtime loop + handler + the "
           "stub's send, loopback both ways and wake-up, the same for every binary). "
           "max RSS: VmHWM after the warm events, highest of the runs.")
     print(f"{'function':12} {'size MB':>8} {'init ms':>8} {'init p90':>9} {'first ms':>9} {'init/base':>10} "
-          f"{'warm µs':>8} {'warm p90':>9} {'warm/base':>10} {'RSS MiB':>8}  status (cold; warm)")
+          f"{'warm µs':>8} {'warm p90':>9} {'warm/base':>10} {'+µs':>6} {'RSS MiB':>8}  status (cold; warm)")
     for name, r in results.items():
         ratio = (r["init_ms_median"] / base["init_ms_median"]) if base else float("nan")
         r["init_ratio_vs_baseline"] = round(ratio, 3)
         warm_ratio = float("nan")
-        if args.warm:
-            warm_ratio = (r["warm_us_median"] / base["warm_us_median"]) if base else float("nan")
+        if args.warm and base:
+            warm_ratio = r["warm_us_median"] / base["warm_us_median"]
             r["warm_ratio_vs_baseline"] = round(warm_ratio, 3)
+            r["warm_us_added_vs_baseline"] = round(r["warm_us_median"] - base["warm_us_median"], 1)
         print(f"{name:12} {r['size_bytes'] / 1e6:8.2f} {r['init_ms_median']:8.2f} {r['init_ms_p90']:9.2f} "
               f"{r['first_response_ms_median']:9.2f} {ratio:9.2f}x "
               f"{r.get('warm_us_median', float('nan')):8.1f} {r.get('warm_us_p90', float('nan')):9.1f} "
-              f"{warm_ratio:9.2f}x {r['max_rss_mib']:8.2f}  "
+              f"{warm_ratio:9.2f}x {r.get('warm_us_added_vs_baseline', float('nan')):6.1f} {r['max_rss_mib']:8.2f}  "
               f"{','.join(r['status_codes'])}; {','.join(r.get('warm_status_codes', []))}")
     bad = [n for n, r in results.items() if r.get("warm_errors") or r.get("warm_wrong_request_ids")]
     if bad:

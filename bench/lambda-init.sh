@@ -6,6 +6,7 @@
 #
 #   bench/lambda-init.sh [RUNS]        (default 30; or RUNS=… in the environment)
 #   WARM_INVOKES=2000                  events each process answers after the cold one (0: cold start only)
+#   CPU=<n>|none                       the one CPU of the stub and the binaries (default the last one)
 #
 # Writes bench/results/lambda-init.json and prints a table. Stops the moto server it started.
 set -euo pipefail
@@ -13,6 +14,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 RUNS="${1:-${RUNS:-30}}"
 WARM_INVOKES="${WARM_INVOKES:-2000}"
+CPU="${CPU:-}"
 
 nice -n 19 cargo build --release --locked -p fd-admin
 nice -n 19 cargo build --release --locked -p scim-get -p scim-post -p scim-put -p scim-patch -p scim-delete \
@@ -32,5 +34,5 @@ mkdir -p bench/results
 bins=(baseline=target/release/lambda-baseline)
 for v in get post put patch delete; do bins+=("scim-$v=target/release/scim-$v"); done
 bins+=("saml-acs=target/release/saml-acs")
-python3 bench/lambda-init.py --runs "$RUNS" --warm "$WARM_INVOKES" \
+python3 bench/lambda-init.py --runs "$RUNS" --warm "$WARM_INVOKES" --cpu "$CPU" \
   --event tests/events/get-users-test-credentials.json --out bench/results/lambda-init.json "${bins[@]}"
