@@ -14,7 +14,7 @@
 #   floor and fd-local on the read mix (get 50, filter 50, after the seed creates);
 # odd rounds start with the floor, even rounds with fd-local (drift on the machine hits both alike).
 #
-# Knobs (environment): ROUNDS=3 CONNECTIONS=16 DURATION=15 WARMUP=5 SEED_USERS=500 SERVER_CPU=1 LOADGEN_CPU=0
+# Knobs (environment): SPIN=0 (1: the load generator polls instead of sleeping) ROUNDS=3 CONNECTIONS=16 DURATION=15 WARMUP=5 SEED_USERS=500 SERVER_CPU=1 LOADGEN_CPU=0
 #   TARGET_FULL=30 TARGET_READ=50 (percent of the floor) QUIET_WAIT=20 (max seconds to wait for an idle machine
 #   before each run) FD_BIN=<dir> (fd-local and fd-admin; default target/release) BUILD=1 (rebuild them)
 #   FD_DATA_PARENT=<dir> (where fd-local's SQLite data dirs are made; default: a temp dir on disk)
@@ -196,7 +196,7 @@ report = {
     "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "server_cpu": int(server_cpu),
                 "loadgen_cpu": int(env["BENCH_LOADGEN_CPU"]), "loadavg_before": env["BENCH_LOAD_BEFORE"],
                 "loadavg_after": open("/proc/loadavg").read().split()[:3], "kernel": platform.release()},
-    "settings": {"rounds": rounds, "connections": first["connections"], "seed_users": first["seed_users"],
+    "settings": {"rounds": rounds, "connections": first["connections"], "spin": first.get("spin", False), "seed_users": first["seed_users"],
                  "warmup_secs": first["warmup_secs"], "duration_secs": first["duration_secs"],
                  "mixes": mixes, "order": "odd rounds floor first, even rounds fd-local first; fresh server per run"},
     "fd_local_binary": dict(binary_info(env["BENCH_FD_BIN"]), sources_newer_than_binary=int(env["BENCH_FD_STALE"])),

@@ -112,7 +112,8 @@ build_loadgen() {
     env -u CARGO_TARGET_DIR cargo build --quiet --release --locked --manifest-path "$BENCH_DIR/loadgen/Cargo.toml"
 }
 
-# Runs the load generator, pinned to LOADGEN_CPU, against one server.
+# Runs the load generator, pinned to LOADGEN_CPU, against one server. SPIN=1 keeps the load generator's thread
+# polling instead of sleeping between responses (see bench/README.md, "Waking the load generator").
 #   run_load LABEL URL TOKEN SERVER_PID MIX OUT
 run_load() {
     local label=$1 url=$2 token=$3 pid=$4 mix=$5 out=$6
@@ -122,7 +123,7 @@ run_load() {
     taskset -c "$LOADGEN_CPU" timeout 300 "$LOADGEN" \
         --url "$url" --token "$token" --connections "$CONNECTIONS" --seed-users "$SEED_USERS" \
         --warmup-secs "$WARMUP" --duration-secs "$DURATION" --mix "$mix" \
-        --label "$label" --tag "$TAG-$label" --server-pid "$pid" --out "$out" &
+        --label "$label" --tag "$TAG-$label" --server-pid "$pid" --out "$out" --spin "${SPIN:-0}" &
     lg=$!
     PIDS+=("$lg")
     wait "$lg" || status=$?

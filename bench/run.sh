@@ -6,7 +6,7 @@
 # Results: bench/results/latest.json, and a summary table on stdout.
 # Exit status: 0 when every run finished with no error; 1 when any measured request failed (or setup failed).
 #
-# Knobs (environment): CONNECTIONS=32 DURATION=20 WARMUP=5 SEED_USERS=500 SERVER_CPU=1 LOADGEN_CPU=0
+# Knobs (environment): SPIN=0 (1: the load generator polls instead of sleeping) CONNECTIONS=32 DURATION=20 WARMUP=5 SEED_USERS=500 SERVER_CPU=1 LOADGEN_CPU=0
 #   TARGET_RATIO=20 QUIET_WAIT=20 (max seconds to wait for an idle machine before each run) BUILD=1 (rebuild fd-local/fd-admin even when the binaries exist)
 #   FD_DATA_PARENT=<dir> (where fd-local's SQLite data dirs are made; default: a temp dir on disk)
 #   FD_BIN=<dir> (where fd-local and fd-admin are; default target/release)

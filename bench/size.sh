@@ -12,7 +12,7 @@
 # WAL to be checkpointed, then RUNS measured runs of the mix (each with its own small pool of 500 users it creates
 # first); the figure is their median. Disk use is read with SQLite's dbstat table.
 #
-# Knobs (environment): SIZES="10000 100000 1000000" RUNS=2 CONNECTIONS=16 DURATION=15 WARMUP=5 SERVER_CPU=1
+# Knobs (environment): SPIN=0 SIZES="10000 100000 1000000" RUNS=2 CONNECTIONS=16 DURATION=15 WARMUP=5 SERVER_CPU=1
 #   LOADGEN_CPU=0 TARGET_FLAT=10 (percent) QUIET_WAIT=20 FD_BIN=<dir> BUILD=1 FD_DATA_PARENT=<dir>
 #   FULL_MIX=create=20,get=30,filter=30,put=10,patch=10
 set -euo pipefail

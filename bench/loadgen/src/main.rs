@@ -82,11 +82,14 @@ struct Config {
     tag: String,
     /// PID of the server, to report the CPU time it used during the measured window.
     server_pid: Option<u32>,
+    /// Keep the load generator's thread running between responses instead of sleeping in `epoll_wait`.
+    spin: bool,
 }
 
 const USAGE: &str = "usage: scim-loadgen --url http://HOST:PORT/scim/v2 --token TOKEN [--connections 32] \
 [--seed-users 500] [--warmup-secs 5] [--duration-secs 20] [--max-requests N] \
-[--mix create=1,get=1,filter=1,put=1,patch=1] [--label NAME] [--tag RUNTAG] [--server-pid PID] [--out FILE]";
+[--mix create=1,get=1,filter=1,put=1,patch=1] [--label NAME] [--tag RUNTAG] [--server-pid PID] [--out FILE] \
+[--spin 0|1]";
 
 fn parse_args() -> Result<Config, String> {
     let mut args = std::env::args().skip(1);
@@ -102,6 +105,7 @@ fn parse_args() -> Result<Config, String> {
     let mut out = None;
     let mut tag = None;
     let mut server_pid = None;
+    let mut spin = false;
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             println!("{USAGE}");
@@ -122,6 +126,7 @@ fn parse_args() -> Result<Config, String> {
             "--out" => out = Some(value),
             "--tag" => tag = Some(value),
             "--server-pid" => server_pid = Some(num(&value)? as u32),
+            "--spin" => spin = num(&value)? != 0.0,
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
         }
     }
@@ -166,6 +171,7 @@ fn parse_args() -> Result<Config, String> {
         out,
         tag,
         server_pid,
+        spin,
     })
 }
 
@@ -642,12 +648,28 @@ async fn run(cfg: Config) -> Value {
         };
         handles.push(tokio::spawn(worker.run(i, Arc::clone(&barrier))));
     }
+    // With --spin, a task that only yields keeps the runtime's one thread running: it polls for responses
+    // without ever sleeping, so a server never has to wake the load generator's core (on a VM, an inter-processor
+    // interrupt charged to the server's CPU time at each response it sends to an idle client).
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spinner = cfg.spin.then(|| {
+        let done = Arc::clone(&done);
+        tokio::spawn(async move {
+            while !done.load(Ordering::Relaxed) {
+                tokio::task::yield_now().await;
+            }
+        })
+    });
     let mut seed = PhaseStats::default();
     let mut warm = PhaseStats::default();
     let mut measured = PhaseStats::default();
     let mut results = Vec::new();
     for h in handles {
         results.push(h.await.expect("worker panicked"));
+    }
+    done.store(true, Ordering::Relaxed);
+    if let Some(spinner) = spinner {
+        spinner.await.expect("spinner");
     }
     let cpu_at_end = CpuSnapshot::take(cfg.server_pid);
     for [s, w, m] in results {
@@ -694,6 +716,7 @@ async fn run(cfg: Config) -> Value {
         "label": cfg.label,
         "base_url": cfg.base_url,
         "connections": cfg.connections,
+        "spin": cfg.spin,
         "mix": mix,
         "seed_users": cfg.seed_users,
         "warmup_secs": cfg.warmup.as_secs_f64(),
