@@ -7,7 +7,7 @@
 # Exit status: 0 when every run finished with no error; 1 when any measured request failed (or setup failed).
 #
 # Knobs (environment): SPIN=0 (1: the load generator polls instead of sleeping) CONNECTIONS=32 DURATION=20 WARMUP=5 SEED_USERS=500 SERVER_CPU=1 LOADGEN_CPU=0
-#   TARGET_RATIO=20 QUIET_WAIT=20 (max seconds to wait for an idle machine before each run) BUILD=1 (rebuild fd-local/fd-admin even when the binaries exist)
+#   TARGET_RATIO=25 QUIET_WAIT=20 (max seconds to wait for an idle machine before each run) BUILD=1 (rebuild fd-local/fd-admin even when the binaries exist)
 #   FD_DATA_PARENT=<dir> (where fd-local's SQLite data dirs are made; default: a temp dir on disk)
 #   FD_BIN=<dir> (where fd-local and fd-admin are; default target/release)
 #   FULL_MIX=create=1,get=1,filter=1,put=1,patch=1 CGF_MIX=create=1,get=1,filter=1 (load generator --mix weights)
@@ -22,7 +22,7 @@ WARMUP=${WARMUP:-5}
 SEED_USERS=${SEED_USERS:-500}
 SERVER_CPU=${SERVER_CPU:-1}
 LOADGEN_CPU=${LOADGEN_CPU:-0}
-TARGET_RATIO=${TARGET_RATIO:-20}
+TARGET_RATIO=${TARGET_RATIO:-25}
 QUIET_WAIT=${QUIET_WAIT:-20}
 VENV="$BENCH_DIR/.venv"
 RESULTS_DIR="$BENCH_DIR/results"
