@@ -134,13 +134,14 @@ pub fn request_id(request: &Request) -> String {
 
 /// Renders a SCIM response.
 pub fn render(response: &ScimResponse) -> Response<Body> {
-    let mut out = Response::new(match &response.body {
-        Some(body) => Body::Text(serde_json::to_string(body).unwrap_or_default()),
-        None => Body::Empty,
+    let mut out = Response::new(match (&response.text, &response.body) {
+        (Some(text), _) => Body::Text(text.clone()),
+        (None, Some(body)) => Body::Text(serde_json::to_string(body).unwrap_or_default()),
+        (None, None) => Body::Empty,
     });
     *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = out.headers_mut();
-    if response.body.is_some() {
+    if response.has_body() {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
     }
     if let Some(location) = response.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {

@@ -179,6 +179,17 @@ pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Val
     })
 }
 
+/// [`list_response`] of at most one resource already rendered as JSON text, as text: the same bytes as
+/// serialising `list_response(total, start_index, resources)`.
+pub fn list_response_text(total: u64, start_index: u64, resource: Option<&str>) -> String {
+    let shown = usize::from(resource.is_some());
+    format!(
+        "{{\"schemas\":[\"{LIST_RESPONSE_SCHEMA}\"],\"totalResults\":{total},\"startIndex\":{start_index},\
+         \"itemsPerPage\":{shown},\"Resources\":[{}]}}",
+        resource.unwrap_or_default()
+    )
+}
+
 /// A ListResponse message of cursor paging (RFC 9865 §2): `nextCursor` unless this is the last page, no
 /// `startIndex`.
 pub fn cursor_list_response(total: u64, resources: Vec<Value>, next_cursor: Option<String>) -> Value {
@@ -313,6 +324,17 @@ mod tests {
         for (body, scim_type) in cases {
             let err = ListQuery::from_search_request(body.clone()).unwrap_err();
             assert_eq!((err.status, err.scim_type), (400, Some(scim_type)), "{body}");
+        }
+    }
+
+    #[test]
+    fn list_response_text_is_the_serialised_list_response() {
+        let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "a", "userName": "x\"y"});
+        let text = serde_json::to_string(&user).unwrap();
+        for (total, start, resource) in [(1, 1, Some(text.as_str())), (1, 2, None), (0, 1, None), (1, 1, None)] {
+            let resources: Vec<Value> = resource.map(|r| serde_json::from_str(r).unwrap()).into_iter().collect();
+            let expected = serde_json::to_string(&list_response(total, start, resources)).unwrap();
+            assert_eq!(list_response_text(total, start, resource), expected);
         }
     }
 

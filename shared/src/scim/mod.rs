@@ -10,6 +10,7 @@ pub mod patch;
 pub mod projection;
 pub mod schema;
 pub mod sort;
+pub mod stored;
 pub mod user;
 
 pub use error::{ScimError, ScimType};

@@ -9,10 +9,11 @@ use crate::scim::discovery;
 use crate::scim::error::ScimError;
 use crate::scim::error::ScimType;
 use crate::scim::filter::{Filter, IndexLookup};
-use crate::scim::list::{ListQuery, Paging, cursor_list_response, list_response};
+use crate::scim::list::{ListQuery, Paging, cursor_list_response, list_response, list_response_text};
 use crate::scim::manager;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
+use crate::scim::stored::StoredUser;
 use crate::scim::user::{UserDoc, UserRecord};
 use crate::store::{StoreError, UserStore};
 use http::Method;
@@ -58,6 +59,8 @@ impl ScimRequest<'_> {
 pub struct ScimResponse {
     pub status: u16,
     pub body: Option<Value>,
+    /// The body as JSON text instead, when it was rendered without a `Value` ([`crate::scim::stored`]).
+    pub text: Option<String>,
     pub location: Option<String>,
     pub etag: Option<String>,
     /// Ask for Bearer credentials (401).
@@ -66,7 +69,7 @@ pub struct ScimResponse {
 
 impl ScimResponse {
     fn json(status: u16, body: Value) -> Self {
-        Self { status, body: Some(body), location: None, etag: None, www_authenticate: false }
+        Self { status, body: Some(body), text: None, location: None, etag: None, www_authenticate: false }
     }
 
     /// A User, reduced to the requested attributes when `projection` is given (no copy otherwise).
@@ -77,16 +80,36 @@ impl ScimResponse {
         if let Some(projection) = projection {
             projection.apply(&mut body);
         }
-        Self { status, body: Some(body), location, etag, www_authenticate: false }
+        Self { status, body: Some(body), text: None, location, etag, www_authenticate: false }
+    }
+
+    /// A JSON body already rendered as text.
+    fn text(status: u16, text: String, etag: Option<String>) -> Self {
+        Self { status, body: None, text: Some(text), location: None, etag, www_authenticate: false }
+    }
+
+    /// Whether the response has a body.
+    pub fn has_body(&self) -> bool {
+        self.body.is_some() || self.text.is_some()
+    }
+
+    /// This response with a text body parsed into [`ScimResponse::body`] (for callers that inspect bodies; a
+    /// text that is not JSON is kept as text).
+    pub fn parsed(mut self) -> Self {
+        if let Some(parsed) = self.text.as_deref().and_then(|text| serde_json::from_str(text).ok()) {
+            self.body = Some(parsed);
+            self.text = None;
+        }
+        self
     }
 
     /// 304: the client's copy (`If-None-Match`) is current.
     fn not_modified(etag: String) -> Self {
-        Self { status: 304, body: None, location: None, etag: Some(etag), www_authenticate: false }
+        Self { status: 304, body: None, text: None, location: None, etag: Some(etag), www_authenticate: false }
     }
 
     fn no_content() -> Self {
-        Self { status: 204, body: None, location: None, etag: None, www_authenticate: false }
+        Self { status: 204, body: None, text: None, location: None, etag: None, www_authenticate: false }
     }
 
     /// The response for a SCIM error.
@@ -94,6 +117,7 @@ impl ScimResponse {
         Self {
             status: error.status,
             body: Some(error.to_json()),
+            text: None,
             location: None,
             etag: None,
             www_authenticate: error.status == 401,
@@ -192,6 +216,15 @@ impl ScimService {
         users_url: &str,
     ) -> Result<ScimResponse, ScimError> {
         let projection = Projection::from_query(req.query_pairs())?;
+        if projection.is_none() {
+            // Returned as stored: rendered from the stored text, without building the document's `Value`s.
+            let stored = self.store.get_stored_user(cred, id).await?;
+            let etag = stored.etag();
+            if req.if_none_match.is_some_and(|header| etag_header_matches(header, &etag)) {
+                return Ok(ScimResponse::not_modified(etag));
+            }
+            return Ok(ScimResponse::text(200, render_stored(stored, users_url)?, Some(etag)));
+        }
         let record = self.store.get_user(cred, id).await?;
         if req.if_none_match.is_some_and(|header| etag_matches(header, &record)) {
             return Ok(ScimResponse::not_modified(record.etag()));
@@ -207,6 +240,9 @@ impl ScimService {
         users_url: &str,
         pepper: &Pepper,
     ) -> Result<ScimResponse, ScimError> {
+        if let Some(response) = self.list_by_user_name(cred, query, users_url).await? {
+            return Ok(response);
+        }
         let (mut resources, body) = match &query.paging {
             Paging::Index(start_index) => {
                 let (total, resources) = self.index_page(cred, query, *start_index, users_url).await?;
@@ -228,6 +264,28 @@ impl ScimService {
                 Listed::Cursor { total, next } => cursor_list_response(total, resources, next),
             },
         ))
+    }
+
+    /// `filter=userName eq "…"` with index paging and the users returned whole (no sort, no projection): Okta's
+    /// lookup before every create. Answered from the stored text ([`crate::scim::stored`]); `None` for any other
+    /// query.
+    async fn list_by_user_name(
+        &self,
+        cred: &Credential,
+        query: &ListQuery,
+        users_url: &str,
+    ) -> Result<Option<ScimResponse>, ScimError> {
+        let (Some(filter), Paging::Index(start_index), None, None) =
+            (&query.filter, &query.paging, &query.sort, &query.projection)
+        else {
+            return Ok(None);
+        };
+        let Some(IndexLookup::UserName(name)) = filter.index_lookup() else { return Ok(None) };
+        let found = self.store.find_stored_user_by_user_name(cred, &name).await?;
+        let total = u64::from(found.is_some());
+        let shown = found.filter(|_| *start_index == 1 && query.count > 0);
+        let resource = shown.map(|user| render_stored(user, users_url)).transpose()?;
+        Ok(Some(ScimResponse::text(200, list_response_text(total, *start_index, resource.as_deref()), None)))
     }
 
     /// Index paging: the total and the users from `start_index`, rendered.
@@ -603,9 +661,13 @@ fn check_if_match(if_match: Option<&str>, current: &UserRecord) -> Result<(), Sc
 /// Whether an `If-Match` or `If-None-Match` header (a list of entity tags, or `*`) names the current version, by
 /// weak comparison.
 fn etag_matches(header: &str, current: &UserRecord) -> bool {
-    let current_tag = current.etag();
+    etag_header_matches(header, &current.etag())
+}
+
+/// Whether an `If-Match`/`If-None-Match` header names `current_tag` (weakly) or is `*`.
+fn etag_header_matches(header: &str, current_tag: &str) -> bool {
     let strip_weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    header.split(',').any(|t| t.trim() == "*" || strip_weak(t) == strip_weak(&current_tag))
+    header.split(',').any(|t| t.trim() == "*" || strip_weak(t) == strip_weak(current_tag))
 }
 
 fn json_body(req: &ScimRequest<'_>) -> Result<Value, ScimError> {
@@ -672,3 +734,12 @@ impl From<StoreError> for ScimError {
 
 #[cfg(test)]
 mod tests;
+
+/// A stored user rendered as text; a document that is not JSON is the server's fault.
+fn render_stored(user: StoredUser, users_url: &str) -> Result<String, ScimError> {
+    let id = user.id.clone();
+    user.render(users_url).map_err(|e| {
+        tracing::error!(user = id, error = %e, "stored user is not JSON");
+        ScimError::internal()
+    })
+}

@@ -36,6 +36,7 @@ impl Fixture {
                 base_url: "https://example.com/scim/v2".into(),
             })
             .await
+            .parsed()
     }
 }
 
@@ -57,12 +58,12 @@ impl Fixture {
 
     /// An authenticated request with a raw body (which need not be valid JSON).
     async fn raw(&self, method: Method, path: &str, body: &str) -> ScimResponse {
-        self.service.handle(self.request(method, path, &[], body)).await
+        self.service.handle(self.request(method, path, &[], body)).await.parsed()
     }
 
     async fn send(&self, method: Method, path: &str, query: &[(&str, &str)], body: Option<Value>) -> ScimResponse {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        self.service.handle(self.request(method, path, query, &body)).await
+        self.service.handle(self.request(method, path, query, &body)).await.parsed()
     }
 
     /// Creates users from `(userName, extra attributes)`; returns their ids.
@@ -219,13 +220,13 @@ async fn filters_without_an_index_are_evaluated_over_the_directory() {
             base_url: "https://example.com/scim/v2".into(),
         }
     };
-    let body = f.service.handle(list(r#"title eq "countess""#)).await.body.unwrap();
+    let body = f.service.handle(list(r#"title eq "countess""#)).await.parsed().body.unwrap();
     assert_eq!((body["totalResults"].clone(), body["itemsPerPage"].clone()), (json!(2), json!(1)));
     assert_eq!(body["Resources"][0]["title"], "Countess");
     assert!(
         body["Resources"][0]["meta"]["location"].as_str().unwrap().starts_with("https://example.com/scim/v2/Users/")
     );
-    let body = f.service.handle(list(r#"title eq "Admiral" or userName sw "AL""#)).await.body.unwrap();
+    let body = f.service.handle(list(r#"title eq "Admiral" or userName sw "AL""#)).await.parsed().body.unwrap();
     assert_eq!(body["totalResults"], 2);
 }
 
@@ -436,7 +437,7 @@ async fn if_none_match_answers_not_modified() {
         async move {
             let mut request = f.request(Method::GET, path, &[], "");
             request.if_none_match = if_none_match;
-            f.service.handle(request).await
+            f.service.handle(request).await.parsed()
         }
     };
     for current in ["W/\"1\"", "\"1\"", "*", "W/\"7\", W/\"1\""] {

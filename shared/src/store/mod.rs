@@ -37,6 +37,7 @@
 //! the guarantee above whatever runs concurrently.
 
 use crate::auth::{Credential, KeyRecord};
+use crate::scim::stored::StoredUser;
 use crate::scim::user::UserRecord;
 use async_trait::async_trait;
 
@@ -207,6 +208,11 @@ pub struct NameMigration {
     pub conflicts: Vec<String>,
 }
 
+/// The stored form of a record read as a record (the stores that keep no text form).
+fn stored(record: UserRecord) -> Result<StoredUser, StoreError> {
+    StoredUser::from_record(&record).map_err(|e| StoreError::Backend(format!("user {}: {e}", record.id)))
+}
+
 /// The SCIM operations on users (the SCIM functions), each scoped and authorised by the presented credential.
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -220,6 +226,18 @@ pub trait UserStore: Send + Sync {
         credential: &Credential,
         user_name: &str,
     ) -> Result<Option<UserRecord>, StoreError>;
+    /// [`UserStore::get_user`], the document left as stored JSON text (for a response that returns it unchanged).
+    async fn get_stored_user(&self, credential: &Credential, id: &str) -> Result<StoredUser, StoreError> {
+        stored(self.get_user(credential, id).await?)
+    }
+    /// [`UserStore::find_user_by_user_name`], the document left as stored JSON text.
+    async fn find_stored_user_by_user_name(
+        &self,
+        credential: &Credential,
+        user_name: &str,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        self.find_user_by_user_name(credential, user_name).await?.map(stored).transpose()
+    }
     /// The users whose externalId equals `external_id` exactly, ordered by id.
     async fn find_users_by_external_id(
         &self,

@@ -75,6 +75,7 @@ impl Client {
                 base_url: BASE.to_string(),
             })
             .await
+            .parsed()
     }
 
     async fn create(&self, user: Value) -> Value {

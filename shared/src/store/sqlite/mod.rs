@@ -9,6 +9,7 @@ use super::{
 };
 use crate::auth::{Credential, KeyHash, KeyRecord};
 use crate::scim::manager::display_name_key;
+use crate::scim::stored::StoredUser;
 use crate::scim::user::{UserDoc, UserRecord, user_name_key};
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
@@ -416,6 +417,23 @@ fn to_record(
 
 fn doc_json(user: &UserRecord) -> Result<String, StoreError> {
     serde_json::to_string(user.doc.attributes()).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+/// Users as stored, their documents left as text.
+fn query_stored_users(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<StoredUser>, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| {
+            stmt.query_map(params, |row| {
+                let (id, version, created, last_modified, doc) = user_from_row(row)?;
+                Ok(StoredUser { id, version, created, last_modified, doc })
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(backend)
 }
 
 fn query_users(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<UserRecord>, StoreError> {

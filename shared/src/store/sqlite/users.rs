@@ -28,6 +28,26 @@ impl UserStore for SqliteStore {
         Ok(query_users(&conn, &sql, params![credential.directory, user_name_key(user_name)])?.pop())
     }
 
+    async fn get_stored_user(&self, credential: &Credential, id: &str) -> Result<StoredUser, StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
+        query_stored_users(&conn, &sql, params![credential.directory, id])?.pop().ok_or(StoreError::NotFound)
+    }
+
+    async fn find_stored_user_by_user_name(
+        &self,
+        credential: &Credential,
+        user_name: &str,
+    ) -> Result<Option<StoredUser>, StoreError> {
+        let guard = self.lock();
+        let conn = Tx::read(&guard)?;
+        check_credential(&conn, credential)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND user_name_key = ?2");
+        Ok(query_stored_users(&conn, &sql, params![credential.directory, user_name_key(user_name)])?.pop())
+    }
+
     async fn find_users_by_external_id(
         &self,
         credential: &Credential,

@@ -1,0 +1,255 @@
+//! A user as the store keeps it, its document still JSON text, and its SCIM representation rendered from that text.
+//!
+//! A read that returns a user unchanged (a GET without `attributes`, a `userName eq` filter) needs no `Value` maps:
+//! the stored members are copied as they are, with `id`, `meta` and the manager's `$ref` spliced in. The result is
+//! byte for byte what serialising [`UserRecord::into_scim`] gives (the tests compare the two on generated users);
+//! a document this does not recognise (a member it would have to move or escape) is rendered the slow way.
+
+use super::manager::render_reference;
+use super::schema::ENTERPRISE_USER_SCHEMA;
+use super::user::{UserRecord, etag};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use std::fmt::{self, Write as _};
+
+/// A user record whose document is the stored JSON text of its attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    /// Server-assigned id.
+    pub id: String,
+    /// Incremented on every write.
+    pub version: u64,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// RFC 3339 time of the last write.
+    pub last_modified: String,
+    /// The attributes as stored: a JSON object, as `serde_json` wrote it.
+    pub doc: String,
+}
+
+impl StoredUser {
+    /// The stored form of a record.
+    pub fn from_record(record: &UserRecord) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            id: record.id.clone(),
+            version: record.version,
+            created: record.created.clone(),
+            last_modified: record.last_modified.clone(),
+            doc: serde_json::to_string(record.doc.attributes())?,
+        })
+    }
+
+    /// The record, its document parsed.
+    pub fn into_record(self) -> Result<UserRecord, serde_json::Error> {
+        let attributes: Map<String, Value> = serde_json::from_str(&self.doc)?;
+        Ok(UserRecord {
+            id: self.id,
+            version: self.version,
+            created: self.created,
+            last_modified: self.last_modified,
+            doc: super::user::UserDoc::from_stored(attributes),
+        })
+    }
+
+    /// The weak ETag of this version.
+    pub fn etag(&self) -> String {
+        etag(self.version)
+    }
+
+    /// The SCIM representation as JSON text: what `serde_json::to_string(&record.into_scim(users_url))` gives.
+    pub fn render(self, users_url: &str) -> Result<String, serde_json::Error> {
+        match self.render_from_text(users_url) {
+            Some(text) => Ok(text),
+            None => serde_json::to_string(&self.into_record()?.into_scim(users_url)),
+        }
+    }
+
+    /// The fast path of [`StoredUser::render`]: `None` for a document it does not handle.
+    fn render_from_text(&self, users_url: &str) -> Option<String> {
+        let Members(members) = serde_json::from_str(&self.doc).ok()?;
+        if members.iter().any(|(key, _)| matches!(*key, "id" | "meta")) {
+            return None;
+        }
+        let mut out = Object::with_capacity(self.doc.len() + users_url.len() * 2 + 256);
+        if let Some((_, schemas)) = members.iter().find(|(key, _)| *key == "schemas") {
+            out.member("schemas", schemas.get());
+        }
+        out.member("id", &serde_json::to_string(&self.id).ok()?);
+        for (key, value) in members.iter().filter(|(key, _)| *key != "schemas") {
+            if *key == ENTERPRISE_USER_SCHEMA {
+                let mut extension = Map::with_capacity(1);
+                extension.insert((*key).to_string(), serde_json::from_str(value.get()).ok()?);
+                render_reference(&mut extension, users_url);
+                out.member(key, &serde_json::to_string(extension.get(*key)?).ok()?);
+            } else {
+                out.member(key, value.get());
+            }
+        }
+        let location = format!("{users_url}/{}", self.id);
+        let meta = format!(
+            "{{\"resourceType\":\"User\",\"created\":{},\"lastModified\":{},\"location\":{},\"version\":{}}}",
+            serde_json::to_string(&self.created).ok()?,
+            serde_json::to_string(&self.last_modified).ok()?,
+            serde_json::to_string(&location).ok()?,
+            serde_json::to_string(&self.etag()).ok()?,
+        );
+        out.member("meta", &meta);
+        Some(out.finish())
+    }
+}
+
+/// A JSON object written member by member.
+struct Object {
+    text: String,
+}
+
+impl Object {
+    fn with_capacity(capacity: usize) -> Self {
+        let mut text = String::with_capacity(capacity);
+        text.push('{');
+        Self { text }
+    }
+
+    /// Appends `"key":value`; `key` needs no escaping (it was read from JSON without escapes) and `value` is JSON.
+    fn member(&mut self, key: &str, value: &str) {
+        if self.text.len() > 1 {
+            self.text.push(',');
+        }
+        let _ = write!(self.text, "\"{key}\":{value}");
+    }
+
+    fn finish(mut self) -> String {
+        self.text.push('}');
+        self.text
+    }
+}
+
+/// A JSON object's members in order, keys and values borrowed from the text. Fails on a key with escapes.
+struct Members<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(member) = map.next_entry::<&'de str, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::user::UserDoc;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const USERS_URL: &str = "https://directory.example/scim/v2/Users";
+
+    fn record(body: Value) -> UserRecord {
+        UserRecord::new(UserDoc::from_request(body).unwrap())
+    }
+
+    fn slow(record: &UserRecord) -> String {
+        serde_json::to_string(&record.to_scim(USERS_URL)).unwrap()
+    }
+
+    fn fast(record: &UserRecord) -> Option<String> {
+        StoredUser::from_record(record).unwrap().render_from_text(USERS_URL)
+    }
+
+    #[test]
+    fn an_okta_user_renders_as_the_record_does() {
+        let mut body = Map::new();
+        body.insert("schemas".into(), json!([crate::scim::schema::USER_SCHEMA, ENTERPRISE_USER_SCHEMA]));
+        for (n, attribute) in crate::okta::OKTA_ATTRIBUTES.iter().enumerate() {
+            attribute.write(&mut body, &format!("value {n} of {}", attribute.variable));
+        }
+        body.insert("userName".into(), json!("ada@example.com"));
+        if let Some(manager) = body.get_mut(ENTERPRISE_USER_SCHEMA).and_then(|e| e.get_mut("manager")) {
+            *manager = json!({"value": "m-7"});
+        }
+        let okta = record(Value::Object(body));
+        assert_eq!(fast(&okta).as_deref(), Some(slow(&okta).as_str()));
+        let reparsed: Value = serde_json::from_str(&fast(&okta).unwrap()).unwrap();
+        assert_eq!(reparsed, okta.to_scim(USERS_URL));
+    }
+
+    #[test]
+    fn the_manager_gets_its_reference_and_schemas_come_first() {
+        let user = record(json!({
+            "userName": "bob@example.com",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "m-1"}, "department": "R&D \"ops\""},
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "name": {"givenName": "Bob \u{e9}\u{301} \\ \n"},
+        }));
+        let text = fast(&user).unwrap();
+        assert_eq!(text, slow(&user));
+        assert!(text.starts_with("{\"schemas\":"), "{text}");
+        assert!(text.contains(&format!("\"$ref\":\"{USERS_URL}/m-1\"")), "{text}");
+    }
+
+    #[test]
+    fn documents_the_fast_path_does_not_handle_render_the_slow_way() {
+        let user = record(json!({"schemas": [crate::scim::schema::USER_SCHEMA], "userName": "eve@example.com"}));
+        let mut stored = StoredUser::from_record(&user).unwrap();
+        stored.doc = r#"{"user\u004eame":"eve@example.com"}"#.into();
+        assert_eq!(stored.render_from_text(USERS_URL), None);
+        assert!(stored.clone().render(USERS_URL).unwrap().contains("\"userName\":\"eve@example.com\""));
+        stored.doc = r#"{"id":"spoofed","userName":"eve@example.com"}"#.into();
+        assert_eq!(stored.render_from_text(USERS_URL), None);
+        let rendered: Value = serde_json::from_str(&stored.clone().render(USERS_URL).unwrap()).unwrap();
+        assert_eq!(rendered["id"], json!(user.id));
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9 .@_-]{1,12}",
+            any::<String>().prop_filter("a valid string", |s| fd_input::check_string("title", s, false).is_ok()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Whatever the attributes and their order, the fast path renders exactly what the record renders.
+        #[test]
+        fn renders_exactly_as_the_record(
+            given in text(), family in text(), title in text(), manager in proptest::option::of("[a-f0-9-]{1,36}"),
+            schemas_first in any::<bool>(), active in any::<bool>(), emails in 0usize..3,
+        ) {
+            let mut body = Map::new();
+            let schemas = json!(["urn:ietf:params:scim:schemas:core:2.0:User",
+                                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]);
+            if schemas_first { body.insert("schemas".into(), schemas.clone()); }
+            body.insert("userName".into(), json!("user@example.com"));
+            body.insert("name".into(), json!({"givenName": given, "familyName": family}));
+            body.insert("title".into(), json!(title));
+            body.insert("active".into(), json!(active));
+            let list: Vec<Value> = (0..emails).map(|i| json!({"value": format!("e{i}@example.com"), "type": "work"})).collect();
+            if !list.is_empty() { body.insert("emails".into(), Value::Array(list)); }
+            let mut enterprise = Map::new();
+            enterprise.insert("department".into(), json!(title));
+            if let Some(manager) = manager { enterprise.insert("manager".into(), json!({"value": manager})); }
+            body.insert(ENTERPRISE_USER_SCHEMA.into(), Value::Object(enterprise));
+            if !schemas_first { body.insert("schemas".into(), schemas); }
+            let doc = UserDoc::from_request(Value::Object(body));
+            prop_assume!(doc.is_ok());
+            let user = UserRecord::new(doc.unwrap());
+            prop_assert_eq!(fast(&user), Some(slow(&user)));
+        }
+    }
+}
