@@ -411,8 +411,13 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, Stri
 fn to_record(
     (id, version, created, last_modified, doc): (String, u64, String, String, String),
 ) -> Result<UserRecord, StoreError> {
-    let attributes = serde_json::from_str(&doc).map_err(|e| StoreError::Backend(format!("stored user {id}: {e}")))?;
-    Ok(UserRecord { id, version, created, last_modified, doc: UserDoc::from_stored(attributes) })
+    parse_stored(StoredUser { id, version, created, last_modified, doc })
+}
+
+/// A stored user's record, its document parsed.
+fn parse_stored(user: StoredUser) -> Result<UserRecord, StoreError> {
+    let id = user.id.clone();
+    user.into_record().map_err(|e| StoreError::Backend(format!("stored user {id}: {e}")))
 }
 
 fn doc_json(user: &UserRecord) -> Result<String, StoreError> {

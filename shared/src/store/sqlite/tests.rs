@@ -97,20 +97,11 @@ async fn version_2_databases_get_companies() {
 async fn version_4_databases_key_user_names_by_identity() {
     use crate::scim::user::UserRecord;
     use crate::store::contract::user;
-    use crate::store::{AdminStore, Directory, SignInStore, UserStore};
+    use crate::store::{AdminStore, SignInStore, UserStore};
     let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("db.sqlite3");
-    let directory = Directory {
-        id: crate::auth::new_id(),
-        name: "Old".into(),
-        created: "2025-01-01T00:00:00Z".into(),
-        company: None,
-    };
-    let pepper = crate::auth::Pepper::new(vec![3; 32]).unwrap();
-    let issued = crate::auth::issue_key(&directory.id, "k", &pepper);
-    let credential =
-        crate::auth::Credential::from_authorization(Some(&format!("Bearer {}", issued.token)), &pepper).unwrap();
+    let (directory, issued, credential) = tenant("Old");
     let (strasse, street, jose) = {
         let store = SqliteStore::open(&path).unwrap();
         store.create_directory(&directory).await.unwrap();
@@ -163,20 +154,11 @@ async fn version_4_databases_key_user_names_by_identity() {
 async fn version_5_databases_move_users_to_a_rowid_table() {
     use crate::scim::user::UserRecord;
     use crate::store::contract::user;
-    use crate::store::{AdminStore, Directory, UserStore};
+    use crate::store::{AdminStore, UserStore};
     let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("db.sqlite3");
-    let directory = Directory {
-        id: crate::auth::new_id(),
-        name: "Old".into(),
-        created: "2025-01-01T00:00:00Z".into(),
-        company: None,
-    };
-    let pepper = crate::auth::Pepper::new(vec![5; 32]).unwrap();
-    let issued = crate::auth::issue_key(&directory.id, "k", &pepper);
-    let credential =
-        crate::auth::Credential::from_authorization(Some(&format!("Bearer {}", issued.token)), &pepper).unwrap();
+    let (directory, issued, credential) = tenant("Old");
     let ada = UserRecord::new(crate::store::contract::user_with("ada@example.com", Some("ext-ada")));
     let grace = UserRecord::new(user("grace@example.com"));
     {
@@ -234,20 +216,28 @@ async fn version_5_databases_move_users_to_a_rowid_table() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// A directory and a credential for it, in `store`.
-async fn directory_with_key(store: &SqliteStore) -> crate::auth::Credential {
-    use crate::store::{AdminStore, Directory};
-    let directory = Directory {
+/// A directory, an access key to it and the credential that key presents (nothing stored yet).
+fn tenant(name: &str) -> (crate::store::Directory, crate::auth::IssuedKey, crate::auth::Credential) {
+    let directory = crate::store::Directory {
         id: crate::auth::new_id(),
-        name: "Batch".into(),
-        created: "2026-01-01T00:00:00Z".into(),
+        name: name.into(),
+        created: "2025-01-01T00:00:00Z".into(),
         company: None,
     };
-    store.create_directory(&directory).await.unwrap();
     let pepper = crate::auth::Pepper::new(vec![9; 32]).unwrap();
     let issued = crate::auth::issue_key(&directory.id, "k", &pepper);
+    let credential =
+        crate::auth::Credential::from_authorization(Some(&format!("Bearer {}", issued.token)), &pepper).unwrap();
+    (directory, issued, credential)
+}
+
+/// A directory and a credential for it, in `store`.
+async fn directory_with_key(store: &SqliteStore) -> crate::auth::Credential {
+    use crate::store::AdminStore;
+    let (directory, issued, credential) = tenant("Batch");
+    store.create_directory(&directory).await.unwrap();
     store.create_key(&issued.record).await.unwrap();
-    crate::auth::Credential::from_authorization(Some(&format!("Bearer {}", issued.token)), &pepper).unwrap()
+    credential
 }
 
 /// Writes that arrive together commit together, and each gets its own outcome: a userName taken within the batch

@@ -9,11 +9,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn get_user(&self, credential: &Credential, id: &str) -> Result<UserRecord, StoreError> {
-        let guard = self.lock();
-        let conn = Tx::read(&guard)?;
-        check_credential(&conn, credential)?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
-        query_users(&conn, &sql, params![credential.directory, id])?.pop().ok_or(StoreError::NotFound)
+        self.get_stored_user(credential, id).await.and_then(parse_stored)
     }
 
     async fn find_user_by_user_name(
@@ -21,11 +17,7 @@ impl UserStore for SqliteStore {
         credential: &Credential,
         user_name: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        let guard = self.lock();
-        let conn = Tx::read(&guard)?;
-        check_credential(&conn, credential)?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND user_name_key = ?2");
-        Ok(query_users(&conn, &sql, params![credential.directory, user_name_key(user_name)])?.pop())
+        self.find_stored_user_by_user_name(credential, user_name).await?.map(parse_stored).transpose()
     }
 
     async fn get_stored_user(&self, credential: &Credential, id: &str) -> Result<StoredUser, StoreError> {
