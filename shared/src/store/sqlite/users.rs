@@ -165,17 +165,7 @@ impl UserStore for SqliteStore {
                 "INSERT INTO users (directory, id, user_name_key, external_id, version, created, last_modified, doc,
                                     display_name_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    credential.directory,
-                    row.id,
-                    row.user_name_key,
-                    row.external_id,
-                    row.version,
-                    row.created,
-                    row.last_modified,
-                    row.doc,
-                    row.display_name_key,
-                ],
+                row.columns(&credential),
             );
             match inserted {
                 Ok(_) => bump_users_version(tx, &credential.directory, &row.id),
@@ -200,20 +190,11 @@ impl UserStore for SqliteStore {
             check_credential(tx, &credential)?;
             let updated = execute(
                 tx,
-                "UPDATE users SET user_name_key = ?3, external_id = ?4, version = ?5, last_modified = ?6, doc = ?7,
+                // ?1 to ?9 as in the INSERT (`created`, ?6, stays as it was), ?10 the version replaced.
+                "UPDATE users SET user_name_key = ?3, external_id = ?4, version = ?5, last_modified = ?7, doc = ?8,
                                   display_name_key = ?9
-                 WHERE directory = ?1 AND id = ?2 AND version = ?8",
-                params![
-                    credential.directory,
-                    row.id,
-                    row.user_name_key,
-                    row.external_id,
-                    row.version,
-                    row.last_modified,
-                    row.doc,
-                    previous_version,
-                    row.display_name_key,
-                ],
+                 WHERE directory = ?1 AND id = ?2 AND version = ?10",
+                rusqlite::params_from_iter(row.columns(&credential).into_iter().chain([&previous_version as _])),
             );
             match updated {
                 Ok(1) => {
@@ -324,6 +305,22 @@ impl UserRow {
             doc: doc_json(user)?,
             display_name_key: user.doc.display_name_key(),
         })
+    }
+
+    /// The row's columns in the order of `INSERT INTO users`, as its parameters `?1` to `?9`, in the credential's
+    /// directory.
+    fn columns<'r>(&'r self, credential: &'r Credential) -> [&'r dyn rusqlite::ToSql; 9] {
+        [
+            &credential.directory,
+            &self.id,
+            &self.user_name_key,
+            &self.external_id,
+            &self.version,
+            &self.created,
+            &self.last_modified,
+            &self.doc,
+            &self.display_name_key,
+        ]
     }
 }
 
