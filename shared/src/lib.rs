@@ -12,12 +12,14 @@
 //! - [`edge`]: what the HTTP edge refuses before any handler runs (URI, header and body limits, Host).
 //! - [`http`]: the glue between `lambda_http` requests/responses and [`service`].
 //! - [`runtime`]: building the service from configuration (environment, flags), logging.
+//! - [`json_log`]: the JSON log line format.
 #![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod company;
 pub mod edge;
 pub mod http;
+pub mod json_log;
 pub mod okta;
 pub mod relink;
 pub mod routes;

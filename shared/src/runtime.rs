@@ -235,18 +235,53 @@ pub fn init_logging() {
 }
 
 /// [`init_logging`], each line written to `writer` (one `write` of the whole line per event).
+///
+/// `RUST_LOG` takes a level (`warn`) or per-target levels (`info,fd_shared=debug`). Span and field filters are not
+/// supported: a static filter costs nothing per span, where `EnvFilter` tracks every span it might filter on.
 pub fn init_logging_to<W>(writer: W)
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .with_writer(writer)
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let _ = tracing_subscriber::registry()
+        .with(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .fmt_fields(crate::json_log::JsonMembers)
+                .event_format(crate::json_log::JsonLine)
+                .with_writer(writer),
+        )
         .try_init();
+}
+
+/// The filter `RUST_LOG` asks for; `info` when it is unset or not a filter this understands.
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    rust_log
+        .filter(|value| !value.trim().is_empty())
+        .and_then(|value| value.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_sets_levels_and_anything_else_means_info() {
+        for unset in [None, Some(""), Some("  "), Some("[span{f=1}]=debug"), Some("fd_shared=loud")] {
+            let filter = log_filter(unset);
+            assert!(filter.would_enable("fd_shared::http", &Level::INFO), "{unset:?}");
+            assert!(!filter.would_enable("fd_shared::http", &Level::DEBUG), "{unset:?}");
+        }
+        let warn = log_filter(Some("warn"));
+        assert!(warn.would_enable("fd_shared::http", &Level::WARN));
+        assert!(!warn.would_enable("fd_shared::http", &Level::INFO));
+        let mixed = log_filter(Some("info,fd_shared::store=debug"));
+        assert!(mixed.would_enable("fd_shared::store::sqlite", &Level::DEBUG));
+        assert!(!mixed.would_enable("fd_shared::http", &Level::DEBUG));
+        assert!(mixed.would_enable("fd_shared::http", &Level::INFO));
+    }
 }
