@@ -134,10 +134,14 @@ pub struct Credential {
 impl Credential {
     /// Whether the stored key admits this credential: same directory and id, matching hash, not revoked.
     pub fn admitted_by(&self, record: &KeyRecord) -> bool {
-        record.revoked.is_none()
-            && record.directory == self.directory
+        record.directory == self.directory
             && record.id == self.key_id
-            && record.hash.matches(&self.hash)
+            && self.admitted_by_stored_key(&record.hash, record.revoked.is_some())
+    }
+
+    /// Whether a key found under this credential's own directory and id admits it: matching hash, not revoked.
+    pub fn admitted_by_stored_key(&self, hash: &KeyHash, revoked: bool) -> bool {
+        !revoked && hash.matches(&self.hash)
     }
 
     /// Parses an `Authorization` header value and hashes the secret.

@@ -78,10 +78,7 @@ impl StoredUser {
         out.member("id", &serde_json::to_string(&self.id).ok()?);
         for (key, value) in members.iter().filter(|(key, _)| *key != "schemas") {
             if *key == ENTERPRISE_USER_SCHEMA {
-                let mut extension = Map::with_capacity(1);
-                extension.insert((*key).to_string(), serde_json::from_str(value.get()).ok()?);
-                render_reference(&mut extension, users_url);
-                out.member(key, &serde_json::to_string(extension.get(*key)?).ok()?);
+                out.member(key, &render_extension(value.get(), users_url)?);
             } else {
                 out.member(key, value.get());
             }
@@ -97,6 +94,26 @@ impl StoredUser {
         out.member("meta", &meta);
         Some(out.finish())
     }
+}
+
+/// The enterprise extension's text with the manager's `$ref` rendered: only the manager is parsed.
+fn render_extension(text: &str, users_url: &str) -> Option<String> {
+    let Members(members) = serde_json::from_str(text).ok()?;
+    let mut out = Object::with_capacity(text.len() + users_url.len() + 64);
+    for (key, value) in &members {
+        if *key == "manager" {
+            // The manager alone goes through the one rule for references, inside an extension of its own.
+            let manager: Value = serde_json::from_str(value.get()).ok()?;
+            let mut attributes = Map::with_capacity(1);
+            let extension = Map::from_iter([("manager".to_string(), manager)]);
+            attributes.insert(ENTERPRISE_USER_SCHEMA.to_string(), Value::Object(extension));
+            render_reference(&mut attributes, users_url);
+            out.member(key, &serde_json::to_string(attributes.get(ENTERPRISE_USER_SCHEMA)?.get("manager")?).ok()?);
+        } else {
+            out.member(key, value.get());
+        }
+    }
+    Some(out.finish())
 }
 
 /// A JSON object written member by member.
@@ -230,6 +247,7 @@ mod tests {
         fn renders_exactly_as_the_record(
             given in text(), family in text(), title in text(), manager in proptest::option::of("[a-f0-9-]{1,36}"),
             schemas_first in any::<bool>(), active in any::<bool>(), emails in 0usize..3,
+            manager_first in any::<bool>(), manager_name in proptest::option::of(text()),
         ) {
             let mut body = Map::new();
             let schemas = json!(["urn:ietf:params:scim:schemas:core:2.0:User",
@@ -242,8 +260,11 @@ mod tests {
             let list: Vec<Value> = (0..emails).map(|i| json!({"value": format!("e{i}@example.com"), "type": "work"})).collect();
             if !list.is_empty() { body.insert("emails".into(), Value::Array(list)); }
             let mut enterprise = Map::new();
+            let mut manager = manager.map(|value| json!({"value": value}));
+            if let (Some(manager), Some(name)) = (manager.as_mut(), manager_name) { manager["displayName"] = json!(name); }
+            if manager_first { if let Some(m) = manager.take() { enterprise.insert("manager".into(), m); } }
             enterprise.insert("department".into(), json!(title));
-            if let Some(manager) = manager { enterprise.insert("manager".into(), json!({"value": manager})); }
+            if let Some(m) = manager { enterprise.insert("manager".into(), m); }
             body.insert(ENTERPRISE_USER_SCHEMA.into(), Value::Object(enterprise));
             if !schemas_first { body.insert("schemas".into(), schemas); }
             let doc = UserDoc::from_request(Value::Object(body));

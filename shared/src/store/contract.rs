@@ -432,9 +432,16 @@ pub async fn create_then_get_round_trips(store: &dyn Store) {
     let got = store.get_user(&cred, &record.id).await.unwrap();
     assert_eq!(got, record);
     let found = store.find_user_by_user_name(&cred, "ada@example.com").await.unwrap();
-    assert_eq!(found, Some(record));
+    assert_eq!(found.as_ref(), Some(&record));
     assert!(matches!(store.get_user(&cred, "no-such-id").await, Err(StoreError::NotFound)));
     assert_eq!(store.find_user_by_user_name(&cred, "nobody@example.com").await.unwrap(), None);
+    // The stored-text reads give the same user, found the same ways.
+    let stored = store.get_stored_user(&cred, &record.id).await.unwrap();
+    assert_eq!(stored.into_record().unwrap(), record);
+    let stored = store.find_stored_user_by_user_name(&cred, "ADA@example.com").await.unwrap();
+    assert_eq!(stored.map(|s| s.into_record().unwrap()), Some(record));
+    assert!(matches!(store.get_stored_user(&cred, "no-such-id").await, Err(StoreError::NotFound)));
+    assert_eq!(store.find_stored_user_by_user_name(&cred, "nobody@example.com").await.unwrap(), None);
 }
 
 pub async fn credentials_are_checked_on_every_call(store: &dyn Store) {
@@ -451,6 +458,16 @@ pub async fn credentials_are_checked_on_every_call(store: &dyn Store) {
         assert!(matches!(store.authorize(bad).await, Err(StoreError::Unauthorized)));
         assert!(matches!(store.get_user(bad, &record.id).await, Err(StoreError::Unauthorized)));
         assert!(matches!(store.find_user_by_user_name(bad, "grace@example.com").await, Err(StoreError::Unauthorized)));
+        assert!(matches!(store.get_stored_user(bad, &record.id).await, Err(StoreError::Unauthorized)));
+        assert!(matches!(store.get_stored_user(bad, "no-such-id").await, Err(StoreError::Unauthorized)));
+        assert!(matches!(
+            store.find_stored_user_by_user_name(bad, "grace@example.com").await,
+            Err(StoreError::Unauthorized)
+        ));
+        assert!(matches!(
+            store.find_stored_user_by_user_name(bad, "nobody@example.com").await,
+            Err(StoreError::Unauthorized)
+        ));
         assert!(matches!(store.find_users_by_external_id(bad, "x").await, Err(StoreError::Unauthorized)));
         assert!(matches!(store.list_users(bad, 1, 10, now_unix()).await, Err(StoreError::Unauthorized)));
         let fresh = UserRecord::new(user("mallory@example.com"));
@@ -465,6 +482,11 @@ pub async fn credentials_are_checked_on_every_call(store: &dyn Store) {
 
     store.revoke_key(&cred.directory, &cred.key_id, &crate::time::now_rfc3339()).await.unwrap();
     assert!(matches!(store.get_user(&cred, &record.id).await, Err(StoreError::Unauthorized)));
+    assert!(matches!(store.get_stored_user(&cred, &record.id).await, Err(StoreError::Unauthorized)));
+    assert!(matches!(
+        store.find_stored_user_by_user_name(&cred, "grace@example.com").await,
+        Err(StoreError::Unauthorized)
+    ));
     assert!(matches!(store.authorize(&cred).await, Err(StoreError::Unauthorized)));
 }
 

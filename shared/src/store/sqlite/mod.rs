@@ -375,6 +375,46 @@ fn check_credential(conn: &Connection, credential: &Credential) -> Result<(), St
     }
 }
 
+/// A user by id, read in the statement that reads the credential's key: one statement, one snapshot.
+const CHECKED_USER_BY_ID: &str = "SELECT k.hash, k.revoked IS NOT NULL, u.id, u.version, u.created, u.last_modified, u.doc \
+     FROM access_keys AS k LEFT JOIN users AS u ON u.directory = k.directory AND u.id = ?3 \
+     WHERE k.directory = ?1 AND k.id = ?2";
+
+/// A user by identity key, as [`CHECKED_USER_BY_ID`].
+const CHECKED_USER_BY_NAME_KEY: &str = "SELECT k.hash, k.revoked IS NOT NULL, u.id, u.version, u.created, u.last_modified, u.doc \
+     FROM access_keys AS k LEFT JOIN users AS u ON u.directory = k.directory AND u.user_name_key = ?3 \
+     WHERE k.directory = ?1 AND k.id = ?2";
+
+/// Runs one of the `CHECKED_USER_*` statements: `Unauthorized` unless the credential's key admits it, then the
+/// user the statement found, if any. A read needs no transaction around it: a single statement sees one snapshot.
+fn checked_stored_user(
+    conn: &Connection,
+    credential: &Credential,
+    sql: &str,
+    user: &str,
+) -> Result<Option<StoredUser>, StoreError> {
+    let found = conn
+        .prepare_cached(sql)
+        .and_then(|mut stmt| {
+            stmt.query_row(params![credential.directory, credential.key_id, user], |r| {
+                if !credential.admitted_by_stored_key(&hash_column(r, 0)?, r.get(1)?) {
+                    return Ok(None);
+                }
+                let user = match r.get::<_, Option<String>>(2)? {
+                    Some(id) => {
+                        let version = r.get::<_, i64>(3)? as u64;
+                        Some(StoredUser { id, version, created: r.get(4)?, last_modified: r.get(5)?, doc: r.get(6)? })
+                    }
+                    None => None,
+                };
+                Ok(Some(user))
+            })
+            .optional()
+        })
+        .map_err(backend)?;
+    found.flatten().ok_or(StoreError::Unauthorized)
+}
+
 fn directory_exists(conn: &Connection, directory: &str) -> Result<(), StoreError> {
     let exists: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM directories WHERE id = ?1)")
@@ -425,22 +465,6 @@ fn doc_json(user: &UserRecord) -> Result<String, StoreError> {
 }
 
 /// Users as stored, their documents left as text.
-fn query_stored_users(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<StoredUser>, StoreError> {
-    conn.prepare_cached(sql)
-        .and_then(|mut stmt| {
-            stmt.query_map(params, |row| {
-                let (id, version, created, last_modified, doc) = user_from_row(row)?;
-                Ok(StoredUser { id, version, created, last_modified, doc })
-            })?
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(backend)
-}
-
 fn query_users(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<UserRecord>, StoreError> {
     let rows: Vec<_> = conn
         .prepare_cached(sql)

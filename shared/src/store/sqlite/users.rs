@@ -21,11 +21,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn get_stored_user(&self, credential: &Credential, id: &str) -> Result<StoredUser, StoreError> {
-        let guard = self.lock();
-        let conn = Tx::read(&guard)?;
-        check_credential(&conn, credential)?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
-        query_stored_users(&conn, &sql, params![credential.directory, id])?.pop().ok_or(StoreError::NotFound)
+        checked_stored_user(&self.lock(), credential, CHECKED_USER_BY_ID, id)?.ok_or(StoreError::NotFound)
     }
 
     async fn find_stored_user_by_user_name(
@@ -33,11 +29,7 @@ impl UserStore for SqliteStore {
         credential: &Credential,
         user_name: &str,
     ) -> Result<Option<StoredUser>, StoreError> {
-        let guard = self.lock();
-        let conn = Tx::read(&guard)?;
-        check_credential(&conn, credential)?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND user_name_key = ?2");
-        Ok(query_stored_users(&conn, &sql, params![credential.directory, user_name_key(user_name)])?.pop())
+        checked_stored_user(&self.lock(), credential, CHECKED_USER_BY_NAME_KEY, &user_name_key(user_name))
     }
 
     async fn find_users_by_external_id(
