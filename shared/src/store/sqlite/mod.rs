@@ -464,7 +464,6 @@ fn doc_json(user: &UserRecord) -> Result<String, StoreError> {
     serde_json::to_string(user.doc.attributes()).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-/// Users as stored, their documents left as text.
 fn query_users(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<UserRecord>, StoreError> {
     let rows: Vec<_> = conn
         .prepare_cached(sql)
