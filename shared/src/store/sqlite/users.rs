@@ -248,12 +248,11 @@ impl UserStore for SqliteStore {
         limit: u64,
     ) -> Result<(UserRecord, Vec<String>), StoreError> {
         let guard = self.lock();
+        // One snapshot for both statements: the user, and the ids its manager's name had then.
         let conn = Tx::read(&guard)?;
-        check_credential(&conn, credential)?;
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
-        let user = query_users(&conn, &sql, params![credential.directory, id])?.pop().ok_or(StoreError::NotFound)?;
+        let user = checked_stored_user(&conn, credential, CHECKED_USER_BY_ID, id)?.ok_or(StoreError::NotFound)?;
         let ids = user_ids_by_display_name(&conn, &credential.directory, display_name, limit)?;
-        Ok((user, ids))
+        Ok((parse_stored(user)?, ids))
     }
 
     async fn reindex_display_names(&self, credential: &Credential, users: &[UserRecord]) -> Result<u64, StoreError> {
