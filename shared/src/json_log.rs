@@ -246,7 +246,9 @@ mod tests {
             );
         });
         span.record("late", 7u64);
-        span.in_scope(|| tracing::error!(r#type = "late field", "after record"));
+        span.in_scope(|| {
+            tracing::error!(r#type = "late field", digest = &b"\x00\x7f\xff"[..], empty = &b""[..], "after record")
+        });
         tracing::info!(text, "outside any span");
     }
 
