@@ -93,7 +93,9 @@ pub fn is_multiline_attribute(path: &str) -> bool {
         Some(head) if head.eq_ignore_ascii_case(CORE_USER_PREFIX) => &path[CORE_USER_PREFIX.len()..],
         _ => path,
     };
-    MULTILINE_ATTRIBUTES.contains(&without_filters(path).to_ascii_lowercase().as_str())
+    let is_multiline = |plain: &str| MULTILINE_ATTRIBUTES.iter().any(|attribute| attribute.eq_ignore_ascii_case(plain));
+    // Every string of every body asks: a path without a filter is compared as it is, without a copy.
+    if path.contains('[') { is_multiline(&without_filters(path)) } else { is_multiline(path) }
 }
 
 /// `path` without its value filters (`addresses[type eq "work"].formatted` -> `addresses.formatted`).
@@ -129,7 +131,8 @@ pub fn check_json_strings(
     is_multiline: impl Fn(&str) -> bool,
 ) -> Result<(), TextError> {
     let schema = path_prefix.ends_with(':') || SCHEMA_URNS.iter().any(|urn| urn.eq_ignore_ascii_case(path_prefix));
-    Walker { is_multiline: &is_multiline }.walk(value, path_prefix.trim_end_matches(':'), schema)
+    let mut path = path_prefix.trim_end_matches(':').to_owned();
+    Walker { is_multiline: &is_multiline }.walk(value, &mut path, schema)
 }
 
 struct Walker<'f> {
@@ -137,21 +140,27 @@ struct Walker<'f> {
 }
 
 impl Walker<'_> {
-    /// `schema`: `value` is the object of a schema URN, whose members join with `:`.
-    fn walk(&self, value: &Value, path: &str, schema: bool) -> Result<(), TextError> {
+    /// `schema`: `value` is the object of a schema URN, whose members join with `:`. `path` is `value`'s path; each
+    /// member's is appended to it while the member is checked, and taken off again.
+    fn walk(&self, value: &Value, path: &mut String, schema: bool) -> Result<(), TextError> {
         match value {
             Value::String(s) => check_string(path, s, (self.is_multiline)(path)),
             Value::Array(items) => items.iter().try_for_each(|item| self.walk(item, path, false)),
-            Value::Object(members) => members.iter().try_for_each(|(name, member)| {
-                let child = match (path.is_empty(), schema) {
-                    (true, _) => name.clone(),
-                    (false, true) => format!("{path}:{name}"),
-                    (false, false) => format!("{path}.{name}"),
-                };
-                check_string(&child, name, false)?;
-                let member_is_schema = path.is_empty() && is_urn(name);
-                self.walk(member, &child, member_is_schema)
-            }),
+            Value::Object(members) => {
+                let top_level = path.is_empty();
+                for (name, member) in members {
+                    let parent = path.len();
+                    if !top_level {
+                        path.push(if schema { ':' } else { '.' });
+                    }
+                    path.push_str(name);
+                    let checked = check_string(path, name, false)
+                        .and_then(|()| self.walk(member, path, top_level && is_urn(name)));
+                    path.truncate(parent);
+                    checked?;
+                }
+                Ok(())
+            }
             Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
         }
     }
