@@ -670,6 +670,15 @@ fn etag_header_matches(header: &str, current_tag: &str) -> bool {
     header.split(',').any(|t| t.trim() == "*" || strip_weak(t) == strip_weak(current_tag))
 }
 
+/// A stored user rendered as text; a document that is not JSON is the server's fault.
+fn render_stored(user: StoredUser, users_url: &str) -> Result<String, ScimError> {
+    let id = user.id.clone();
+    user.render(users_url).map_err(|e| {
+        tracing::error!(user = id, error = %e, "stored user is not JSON");
+        ScimError::internal()
+    })
+}
+
 fn json_body(req: &ScimRequest<'_>) -> Result<Value, ScimError> {
     if let Some(content_type) = req.content_type {
         let media = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
@@ -734,12 +743,3 @@ impl From<StoreError> for ScimError {
 
 #[cfg(test)]
 mod tests;
-
-/// A stored user rendered as text; a document that is not JSON is the server's fault.
-fn render_stored(user: StoredUser, users_url: &str) -> Result<String, ScimError> {
-    let id = user.id.clone();
-    user.render(users_url).map_err(|e| {
-        tracing::error!(user = id, error = %e, "stored user is not JSON");
-        ScimError::internal()
-    })
-}
