@@ -790,8 +790,19 @@ pub async fn external_ids_are_indexed(store: &dyn Store) {
     expected.sort_by(|x, y| x.id.cmp(&y.id));
     assert_eq!(store.find_users_by_external_id(&cred, "00u-okta").await.unwrap(), expected);
 
-    let cleared = a.successor(user("a@example.com"));
-    store.replace_user(&cred, &a, &cleared).await.unwrap();
+    // A write that keeps the value keeps the user findable by it; a changed value moves the index entry.
+    let kept = a.successor(user_with("a@example.com", Some("00u-okta")));
+    store.replace_user(&cred, &a, &kept).await.unwrap();
+    assert_eq!(store.find_users_by_external_id(&cred, "00u-okta").await.unwrap().len(), 2);
+    assert_eq!(store.find_user_by_user_name(&cred, "a@example.com").await.unwrap(), Some(kept.clone()));
+    let moved = kept.successor(user_with("a@example.com", Some("00u-moved")));
+    store.replace_user(&cred, &kept, &moved).await.unwrap();
+    assert_eq!(store.find_users_by_external_id(&cred, "00u-moved").await.unwrap(), vec![moved.clone()]);
+    assert_eq!(store.find_users_by_external_id(&cred, "00u-okta").await.unwrap().len(), 1);
+
+    let cleared = moved.successor(user("a@example.com"));
+    store.replace_user(&cred, &moved, &cleared).await.unwrap();
+    assert!(store.find_users_by_external_id(&cred, "00u-moved").await.unwrap().is_empty());
     assert_eq!(store.find_users_by_external_id(&cred, "00u-okta").await.unwrap().len(), 1);
     assert!(store.find_users_by_external_id(&cred, "missing").await.unwrap().is_empty());
 }

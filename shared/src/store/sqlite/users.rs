@@ -180,30 +180,50 @@ impl UserStore for SqliteStore {
         let deactivated = previous.doc.active() && !next.doc.active();
         self.write_in_batch(Box::new(move |tx| {
             check_credential(tx, &credential)?;
-            let updated = execute(
-                tx,
-                // ?1 to ?9 as in the INSERT (`created`, ?6, stays as it was), ?10 the version replaced.
-                "UPDATE users SET user_name_key = ?3, external_id = ?4, version = ?5, last_modified = ?7, doc = ?8,
-                                  display_name_key = ?9
-                 WHERE directory = ?1 AND id = ?2 AND version = ?10",
-                rusqlite::params_from_iter(row.columns(&credential).into_iter().chain([&previous_version as _])),
-            );
-            match updated {
-                Ok(1) => {
-                    bump_users_version(tx, &credential.directory, &row.id)?;
-                    if deactivated {
-                        run(
-                            tx,
-                            "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2",
-                            params![credential.directory, row.id],
-                        )?;
-                    }
-                    Ok(())
+            // The document first, and the key columns only where they change: naming an indexed column in `SET`
+            // rewrites its index entry even when the value is the same, one more page written per index.
+            let stored = tx
+                .prepare_cached(
+                    "UPDATE users SET version = ?3, last_modified = ?4, doc = ?5
+                     WHERE directory = ?1 AND id = ?2 AND version = ?6
+                     RETURNING rowid, user_name_key, external_id, display_name_key",
+                )
+                .and_then(|mut stmt| {
+                    let params = params![
+                        credential.directory,
+                        row.id,
+                        row.version,
+                        row.last_modified,
+                        row.doc,
+                        previous_version
+                    ];
+                    stmt.query_row(params, |r| Ok((r.get::<_, i64>(0)?, StoredKeys::from_row(r, 1)?))).optional()
+                })
+                .map_err(backend)?;
+            let Some((rowid, keys)) = stored else {
+                return Err(missing_or_changed(tx, &credential.directory, &row.id)?);
+            };
+            if !keys.match_row(&row) {
+                let rekeyed = execute(
+                    tx,
+                    "UPDATE users SET user_name_key = ?2, external_id = ?3, display_name_key = ?4 WHERE rowid = ?1",
+                    params![rowid, row.user_name_key, row.external_id, row.display_name_key],
+                );
+                match rekeyed {
+                    Ok(_) => {}
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::UserNameTaken),
+                    Err(e) => return Err(backend(e)),
                 }
-                Ok(_) => Err(missing_or_changed(tx, &credential.directory, &row.id)?),
-                Err(e) if is_unique_violation(&e) => Err(StoreError::UserNameTaken),
-                Err(e) => Err(backend(e)),
             }
+            bump_users_version(tx, &credential.directory, &row.id)?;
+            if deactivated {
+                run(
+                    tx,
+                    "DELETE FROM sessions WHERE directory = ?1 AND user_id = ?2",
+                    params![credential.directory, row.id],
+                )?;
+            }
+            Ok(())
         }))
         .await
     }
@@ -312,6 +332,26 @@ impl UserRow {
             &self.doc,
             &self.display_name_key,
         ]
+    }
+}
+
+/// The indexed columns of a stored user row, as the `RETURNING` of an update reads them from column `first` on.
+struct StoredKeys {
+    user_name_key: String,
+    external_id: Option<String>,
+    display_name_key: Option<String>,
+}
+
+impl StoredKeys {
+    /// Whether `row` keeps every indexed value as stored.
+    fn match_row(&self, row: &UserRow) -> bool {
+        self.user_name_key == row.user_name_key
+            && self.external_id == row.external_id
+            && self.display_name_key.as_deref() == Some(row.display_name_key.as_str())
+    }
+
+    fn from_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Self> {
+        Ok(Self { user_name_key: r.get(first)?, external_id: r.get(first + 1)?, display_name_key: r.get(first + 2)? })
     }
 }
 
