@@ -18,9 +18,10 @@ const SECRET_BYTES: usize = 32;
 /// Length of directory and key ids: 32 lowercase hex digits.
 pub const ID_LEN: usize = 32;
 
-/// The secret key of the access-key HMAC. Its `Debug` output is redacted.
+/// The secret key of the access-key HMAC, kept as the HMAC state keyed with it (the key's two padded blocks already
+/// hashed, so that each hash costs the message's compressions only). Its `Debug` output is redacted.
 #[derive(Clone)]
-pub struct Pepper(Vec<u8>);
+pub struct Pepper(Hmac<Sha256>);
 
 impl Pepper {
     /// Wraps pepper bytes; at least 32 are required.
@@ -28,7 +29,8 @@ impl Pepper {
         if bytes.len() < crate::secret::MIN_SECRET_LEN {
             return Err(AuthError::WeakPepper);
         }
-        Ok(Self(bytes))
+        // HMAC accepts keys of any length.
+        Hmac::<Sha256>::new_from_slice(&bytes).map(Self).map_err(|_| AuthError::WeakPepper)
     }
 
     /// A fresh random pepper, as text (for local stores and `fd-admin bootstrap`).
@@ -40,10 +42,7 @@ impl Pepper {
 
     /// The keyed hash of a key secret.
     pub fn hash(&self, secret: &str) -> KeyHash {
-        // HMAC accepts keys of any length; the fallback is unreachable.
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
-            return KeyHash([0; 32]);
-        };
+        let mut mac = self.0.clone();
         mac.update(secret.as_bytes());
         KeyHash(mac.finalize().into_bytes().into())
     }
@@ -219,8 +218,10 @@ mod tests {
         }
     }
 
+    const PEPPER_BYTES: [u8; 32] = [7; 32];
+
     fn pepper() -> Pepper {
-        Pepper::new(vec![7; 32]).unwrap()
+        Pepper::new(PEPPER_BYTES.to_vec()).unwrap()
     }
 
     #[test]
@@ -288,6 +289,27 @@ mod tests {
         assert_eq!(p.derive_key("a"), p.derive_key("a"));
         assert_ne!(p.derive_key("a"), p.derive_key("b"));
         assert_ne!(p.derive_key("a"), Pepper::new(vec![8; 32]).unwrap().derive_key("a"));
-        assert_ne!(&p.derive_key("a")[..], &p.0[..]);
+        assert_ne!(&p.derive_key("a")[..], &PEPPER_BYTES[..]);
+    }
+
+    /// RFC 4231 test cases 6 and 7 (a key longer than the block), through the kept keyed state, twice each: the
+    /// state is not consumed by a hash.
+    #[test]
+    fn hashes_are_hmac_sha256() {
+        let p = Pepper::new(vec![0xaa; 131]).unwrap();
+        for _ in 0..2 {
+            assert_eq!(
+                p.hash("Test Using Larger Than Block-Size Key - Hash Key First").to_hex(),
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+            );
+            assert_eq!(
+                p.hash(
+                    "This is a test using a larger than block-size key and a larger than block-size data. The key \
+                     needs to be hashed before being used by the HMAC algorithm."
+                )
+                .to_hex(),
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"
+            );
+        }
     }
 }
