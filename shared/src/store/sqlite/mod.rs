@@ -166,7 +166,7 @@ impl MapRefresh {
     fn refresh(&self, connection: &Connection) {
         use std::sync::atomic::Ordering::Relaxed;
         let file = self.file_bytes.load(Relaxed);
-        if file <= self.mapped_bytes.load(Relaxed) {
+        if !remap_due(file, self.mapped_bytes.load(Relaxed)) {
             return;
         }
         let lower = !self.lower.fetch_xor(true, Relaxed);
@@ -176,6 +176,18 @@ impl MapRefresh {
             Err(e) => tracing::warn!(error = %e, "could not remap the database file"),
         }
     }
+}
+
+/// The least the file outgrows the map by before a remap (below it, the few newest pages are read with `pread`).
+const MIN_REMAP_SLACK: u64 = if cfg!(test) { 64 * 1024 } else { 8 << 20 };
+
+/// Whether a file of `file` bytes has outgrown a map of `mapped` bytes enough to remap: by an eighth of the map, and
+/// at least [`MIN_REMAP_SLACK`]. A remap drops every page the map had mapped, so each page read after it faults once
+/// more; on a large store whose reads are spread over the whole file, remapping after every checkpoint that grew
+/// the file cost more than the `pread`s of the newest pages it saved (bench/README.md, "Throughput as the store
+/// grows"). Growing the map by a fraction of its size keeps the number of remaps logarithmic in the file's growth.
+fn remap_due(file: u64, mapped: u64) -> bool {
+    file > mapped.saturating_add(MIN_REMAP_SLACK.max(mapped / 8))
 }
 
 /// Copies the WAL back into the database from a thread of its own, so that no request waits for a checkpoint's

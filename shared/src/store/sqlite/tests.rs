@@ -313,6 +313,16 @@ async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Ite
     outputs.into_iter().flatten().collect()
 }
 
+/// A remap waits until the file outgrew the map by an eighth of the map, and at least the minimum slack.
+#[test]
+fn remaps_wait_for_a_fraction_of_the_map() {
+    use super::{MIN_REMAP_SLACK, remap_due};
+    assert!(!remap_due(0, 0) && !remap_due(MIN_REMAP_SLACK, 0) && remap_due(MIN_REMAP_SLACK + 1, 0));
+    let gib = 1 << 30;
+    assert!(!remap_due(gib + gib / 8, gib) && remap_due(gib + gib / 8 + 1, gib));
+    assert!(!remap_due(u64::MAX, u64::MAX));
+}
+
 /// The serving connection's memory map follows the file as the checkpoints grow it.
 #[tokio::test]
 async fn the_memory_map_follows_the_checkpointed_file() {
@@ -337,7 +347,8 @@ async fn the_memory_map_follows_the_checkpointed_file() {
     let file = map.file_bytes.load(Relaxed);
     assert!(file >= 200_000, "the checkpoint grew the file to {file} bytes");
     let limit: i64 = store.lock().query_row("PRAGMA mmap_size", [], |r| r.get(0)).unwrap();
-    assert!(map.mapped_bytes.load(Relaxed) >= file && map.mapped_bytes.load(Relaxed) > mapped_at_start);
+    let mapped = map.mapped_bytes.load(Relaxed);
+    assert!(!super::remap_due(map.file_bytes.load(Relaxed), mapped) && mapped > mapped_at_start, "{mapped}");
     assert!(limit == super::MMAP_BYTES || limit == super::MMAP_BYTES - 4096, "{limit}");
     drop(store);
     std::fs::remove_dir_all(dir).ok();
