@@ -387,15 +387,24 @@ fn check_credential(conn: &Connection, credential: &Credential) -> Result<(), St
     }
 }
 
-/// A user by id, read in the statement that reads the credential's key: one statement, one snapshot.
-const CHECKED_USER_BY_ID: &str = "SELECT k.hash, k.revoked IS NOT NULL, u.id, u.version, u.created, u.last_modified, u.doc \
-     FROM access_keys AS k LEFT JOIN users AS u ON u.directory = k.directory AND u.id = ?3 \
-     WHERE k.directory = ?1 AND k.id = ?2";
+/// The statement that reads the credential's key and, left-joined to it, the user whose `users.<column>` is `?3`:
+/// one statement, one snapshot. The user's columns start at 2, in [`USER_COLUMNS`] order.
+macro_rules! checked_user_sql {
+    ($column:literal) => {
+        concat!(
+            "SELECT k.hash, k.revoked IS NOT NULL, u.id, u.version, u.created, u.last_modified, u.doc ",
+            "FROM access_keys AS k LEFT JOIN users AS u ON u.directory = k.directory AND u.",
+            $column,
+            " = ?3 WHERE k.directory = ?1 AND k.id = ?2"
+        )
+    };
+}
 
-/// A user by identity key, as [`CHECKED_USER_BY_ID`].
-const CHECKED_USER_BY_NAME_KEY: &str = "SELECT k.hash, k.revoked IS NOT NULL, u.id, u.version, u.created, u.last_modified, u.doc \
-     FROM access_keys AS k LEFT JOIN users AS u ON u.directory = k.directory AND u.user_name_key = ?3 \
-     WHERE k.directory = ?1 AND k.id = ?2";
+/// A user by id, read with the credential's key.
+const CHECKED_USER_BY_ID: &str = checked_user_sql!("id");
+
+/// A user by identity key, read with the credential's key.
+const CHECKED_USER_BY_NAME_KEY: &str = checked_user_sql!("user_name_key");
 
 /// Runs one of the `CHECKED_USER_*` statements: `Unauthorized` unless the credential's key admits it, then the
 /// user the statement found, if any. A read needs no transaction around it: a single statement sees one snapshot.
@@ -412,14 +421,8 @@ fn checked_stored_user(
                 if !credential.admitted_by_stored_key(&hash_column(r, 0)?, r.get(1)?) {
                     return Ok(None);
                 }
-                let user = match r.get::<_, Option<String>>(2)? {
-                    Some(id) => {
-                        let version = r.get::<_, i64>(3)? as u64;
-                        Some(StoredUser { id, version, created: r.get(4)?, last_modified: r.get(5)?, doc: r.get(6)? })
-                    }
-                    None => None,
-                };
-                Ok(Some(user))
+                let found = r.get::<_, Option<String>>(2)?.is_some();
+                Ok(Some(if found { Some(stored_user_at(r, 2)?) } else { None }))
             })
             .optional()
         })
@@ -456,14 +459,15 @@ fn index_key(index: u64) -> i64 {
 
 const USER_COLUMNS: &str = "id, version, created, last_modified, doc";
 
-fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, u64, String, String, String)> {
-    Ok((row.get(0)?, row.get::<_, i64>(1)? as u64, row.get(2)?, row.get(3)?, row.get(4)?))
-}
-
-fn to_record(
-    (id, version, created, last_modified, doc): (String, u64, String, String, String),
-) -> Result<UserRecord, StoreError> {
-    parse_stored(StoredUser { id, version, created, last_modified, doc })
+/// The user whose [`USER_COLUMNS`] start at column `first` of `row`, its document left as text.
+fn stored_user_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StoredUser> {
+    Ok(StoredUser {
+        id: row.get(first)?,
+        version: row.get::<_, i64>(first + 1)? as u64,
+        created: row.get(first + 2)?,
+        last_modified: row.get(first + 3)?,
+        doc: row.get(first + 4)?,
+    })
 }
 
 /// A stored user's record, its document parsed.
@@ -479,9 +483,9 @@ fn doc_json(user: &UserRecord) -> Result<String, StoreError> {
 fn query_users(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<UserRecord>, StoreError> {
     let rows: Vec<_> = conn
         .prepare_cached(sql)
-        .and_then(|mut stmt| stmt.query_map(params, user_from_row)?.collect::<Result<Vec<_>, _>>())
+        .and_then(|mut stmt| stmt.query_map(params, |row| stored_user_at(row, 0))?.collect::<Result<Vec<_>, _>>())
         .map_err(backend)?;
-    rows.into_iter().map(to_record).collect()
+    rows.into_iter().map(parse_stored).collect()
 }
 
 /// After a conditional write matched nothing: NotFound if the user is gone, VersionConflict otherwise.
