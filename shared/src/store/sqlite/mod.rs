@@ -250,9 +250,9 @@ impl SqliteStore {
         connection
             .execute_batch(
                 // WAL with NORMAL sync: durable across process crashes, one fsync per checkpoint. Reads go through
-                // the memory map ([`MMAP_BYTES`], [`MapRefresh`]); the page cache is for pages being written, and stays small (8 MiB):
-                // every commit sweeps the cache's hash table (`pcache1Truncate`), which at 64 MiB took 13 % of
-                // fd-local's CPU on the Okta mix (bench/README.md, "Where the time goes").
+                // the memory map ([`MMAP_BYTES`], [`MapRefresh`]); the page cache is for pages being written, and stays
+                // small (8 MiB): a commit after a b-tree split that renumbered pages sweeps all of it
+                // (`pcache1Truncate`; bench/README.md, "Fifth round"), 13 % of fd-local's CPU at 64 MiB.
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
                  PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;",
             )
@@ -421,7 +421,7 @@ fn checked_stored_user(
                 if !credential.admitted_by_stored_key(&hash_column(r, 0)?, r.get(1)?) {
                     return Ok(None);
                 }
-                let found = r.get::<_, Option<String>>(2)?.is_some();
+                let found = r.get_ref(2)? != rusqlite::types::ValueRef::Null;
                 Ok(Some(if found { Some(stored_user_at(r, 2)?) } else { None }))
             })
             .optional()
