@@ -533,10 +533,15 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
-    /// A new record with a fresh id, version 1.
+    /// A new record with a fresh random id, version 1.
     pub fn new(doc: UserDoc) -> Self {
+        Self::with_id(crate::auth::random_uuid().to_string(), doc)
+    }
+
+    /// A new record with the id `id`, version 1, created now.
+    pub fn with_id(id: String, doc: UserDoc) -> Self {
         let now = crate::time::now_rfc3339();
-        Self { id: crate::auth::random_uuid().to_string(), version: 1, created: now.clone(), last_modified: now, doc }
+        Self { id, version: 1, created: now.clone(), last_modified: now, doc }
     }
 
     /// The successor of this record carrying `doc`: same id and creation time, next version.

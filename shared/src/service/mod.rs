@@ -458,7 +458,7 @@ impl ScimService {
         let doc = UserDoc::from_client(json_body(req)?)?;
         // A create is one write and no read (Okta's create must cost one call): the manager's name is linked at
         // the user's next PUT, whose read resolves it at no extra cost, or by `fd-admin users relink-managers`.
-        let record = UserRecord::new(doc);
+        let record = UserRecord::with_id(self.store.new_user_id(), doc);
         self.store.create_user(cred, &record).await?;
         Ok(ScimResponse::user(201, record, users_url, projection.as_ref()))
     }

@@ -105,6 +105,22 @@ fn user(extra: Value) -> Value {
 }
 
 #[tokio::test]
+async fn users_take_the_store_s_ids_and_list_in_creation_order() {
+    let f = fixture().await;
+    let mut ids = Vec::new();
+    for name in ["zoe", "adam", "mia"] {
+        ids.extend(f.create_users(vec![(name, json!({}))]).await);
+        // Across a millisecond: the SQLite store's ids order by creation time, not within a millisecond.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    for id in &ids {
+        assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version(), Some(uuid::Version::SortRand), "{id}");
+    }
+    let list = f.send(Method::GET, "/Users", &[], None).await;
+    assert_eq!(user_names(&list), ["zoe", "adam", "mia"]);
+}
+
+#[tokio::test]
 async fn if_match_guards_writes() {
     let f = fixture().await;
     let created = f.call(Method::POST, "/Users", Some(user(json!({}))), None).await;

@@ -216,6 +216,11 @@ fn stored(record: UserRecord) -> Result<StoredUser, StoreError> {
 /// The SCIM operations on users (the SCIM functions), each scoped and authorised by the presented credential.
 #[async_trait]
 pub trait UserStore: Send + Sync {
+    /// The id for a user about to be created. By default a random (version 4) UUID, whose leading hex digit is
+    /// uniform (a store may spread writes by it); a store whose indexes prefer ids in creation order says so.
+    fn new_user_id(&self) -> String {
+        crate::auth::random_uuid().to_string()
+    }
     /// Checks the credential alone (used where no other store call is made).
     async fn authorize(&self, credential: &Credential) -> Result<(), StoreError>;
     /// A user by id; [`StoreError::NotFound`] if absent.

@@ -10,6 +10,19 @@ mod scim {
     crate::scim_contract_tests!(async { Arc::new(SqliteStore::in_memory().unwrap()) as Arc<dyn crate::store::Store> });
 }
 
+#[test]
+fn new_users_get_time_ordered_ids() {
+    use crate::store::UserStore;
+    let store = SqliteStore::in_memory().unwrap();
+    let first = store.new_user_id();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let second = store.new_user_id();
+    for id in [&first, &second] {
+        assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version(), Some(uuid::Version::SortRand), "{id}");
+    }
+    assert!(first < second, "{first} {second}");
+}
+
 #[tokio::test]
 async fn version_1_databases_get_the_display_name_index() {
     use crate::store::{AdminStore, UserStore};
