@@ -11,6 +11,17 @@ mod scim {
 }
 
 #[test]
+fn a_statement_with_a_bound_limit_is_prepared_once() {
+    let store = SqliteStore::in_memory().unwrap();
+    let conn = store.lock();
+    for limit in [1, 2, 5, 2] {
+        super::user_ids_by_display_name(&conn, "directory", "Charles Babbage", limit).unwrap();
+    }
+    let statement = conn.prepare_cached(super::USER_IDS_BY_DISPLAY_NAME).unwrap();
+    assert_eq!(statement.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}
+
+#[test]
 fn new_users_get_time_ordered_ids() {
     use crate::store::UserStore;
     let store = SqliteStore::in_memory().unwrap();
