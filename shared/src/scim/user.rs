@@ -107,8 +107,7 @@ impl UserDoc {
         user.check_required()?;
         // One rule for who a userName is (RFC 8265 IdentifierClass, no mapping): see fd_input::identity.
         fd_input::check_user_name(user.user_name()).map_err(|e| ScimError::invalid_value(e.to_string()))?;
-        let size = serde_json::to_vec(&user.0).map_or(usize::MAX, |bytes| bytes.len());
-        if size > MAX_DOCUMENT_BYTES {
+        if !fits_in(&user.0, MAX_DOCUMENT_BYTES) {
             return Err(ScimError::payload_too_large(MAX_DOCUMENT_BYTES));
         }
         Ok(user)
@@ -246,6 +245,28 @@ fn declared_schemas(input: &Map<String, Value>) -> Result<Vec<String>, ScimError
         return Err(ScimError::invalid_syntax(format!("\"schemas\" must include {USER_SCHEMA}.")));
     }
     Ok(out)
+}
+
+/// Whether `value` as compact JSON takes at most `limit` bytes: counted as it is written, never buffered, and the
+/// writing stops at the first byte past the limit.
+fn fits_in(value: &impl serde::Serialize, limit: usize) -> bool {
+    struct Counter {
+        written: usize,
+        limit: usize,
+    }
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.written = self.written.saturating_add(bytes.len());
+            if self.written > self.limit {
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(Counter { written: 0, limit }, value).is_ok()
 }
 
 fn insert_unique(map: &mut Map<String, Value>, key: &str, value: Value) -> Result<(), ScimError> {
@@ -415,6 +436,27 @@ mod tests {
             "userName": "ada@example.com",
             "displayName": "Ada Lovelace",
         })
+    }
+
+    #[test]
+    fn a_document_fits_up_to_its_exact_length_as_json() {
+        let doc = json!({"userName": "ada@example.com", "title": "\"Chief\" \u{e9}ngineer\n", "n": [1, 2.5, null]});
+        let length = serde_json::to_vec(&doc).unwrap().len();
+        assert!(fits_in(&doc, length));
+        assert!(!fits_in(&doc, length - 1));
+        assert!(!fits_in(&doc, 0));
+    }
+
+    #[test]
+    fn a_user_past_the_document_limit_is_refused_as_too_large() {
+        let mut body = valid();
+        body["addresses"] = Value::Array(
+            (0..40)
+                .map(|i| json!({"type": "work", "streetAddress": "x".repeat(2000), "postalCode": i.to_string()}))
+                .collect(),
+        );
+        let error = UserDoc::from_request(body).unwrap_err();
+        assert_eq!(error.status, 413, "{error:?}");
     }
 
     #[test]

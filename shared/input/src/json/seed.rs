@@ -154,28 +154,55 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let depth = self.enter()?;
         let mut members = Map::new();
-        // Lower-cased name -> name as first sent, for `Names::AsciiCaseInsensitive`.
-        let mut folded: Option<HashMap<String, String>> =
-            (self.state.names == Names::AsciiCaseInsensitive).then(HashMap::new);
+        let mut names = NamesSeen::default();
         while let Some(name) = map.next_key::<String>()? {
             let path = Path::Member(&self.path, &name);
-            if members.contains_key(&name) {
-                return Err(self.state.refuse(JsonError::DuplicateMember { name: shown(&name), path: path.render() }));
-            }
-            if let Some(folded) = folded.as_mut() {
-                let key = name.to_ascii_lowercase();
-                if let Some(first) = folded.get(&key) {
-                    return Err(self.state.refuse(JsonError::CaseVariantMember {
-                        name: shown(&name),
-                        first: shown(first),
-                        path: path.render(),
-                    }));
-                }
-                folded.insert(key, name.clone());
+            if let Some(first) = names.repeated(self.state.names, &members, &name) {
+                let error = if first == name {
+                    JsonError::DuplicateMember { name: shown(&name), path: path.render() }
+                } else {
+                    JsonError::CaseVariantMember { name: shown(&name), first: shown(&first), path: path.render() }
+                };
+                return Err(self.state.refuse(error));
             }
             let value = map.next_value_seed(ValueSeed { state: self.state, path, depth })?;
             members.insert(name, value);
         }
         Ok(Value::Object(members))
+    }
+}
+
+/// Objects up to this many members are searched member by member for a case variant; larger ones get an index.
+const SCANNED_MEMBERS: usize = 32;
+
+/// The member names of one object seen so far, as [`Names`] compares them.
+#[derive(Default)]
+struct NamesSeen {
+    /// Lower-cased name -> name as first sent: built only once an object outgrows [`SCANNED_MEMBERS`], so that a
+    /// SCIM document (a few members per object) costs no second map and no folded copies of its names.
+    folded: Option<HashMap<String, String>>,
+}
+
+impl NamesSeen {
+    /// The earlier name of `members` that `name` repeats (itself, or for SCIM names a case variant), and records
+    /// `name` otherwise. Linear in the object's size at most [`SCANNED_MEMBERS`] times per member.
+    fn repeated(&mut self, names: Names, members: &Map<String, Value>, name: &str) -> Option<String> {
+        if names == Names::Exact {
+            return members.contains_key(name).then(|| name.to_owned());
+        }
+        if self.folded.is_none() {
+            if members.len() < SCANNED_MEMBERS {
+                return members.keys().find(|earlier| earlier.eq_ignore_ascii_case(name)).cloned();
+            }
+            let index = members.keys().map(|earlier| (earlier.to_ascii_lowercase(), earlier.clone())).collect();
+            self.folded = Some(index);
+        }
+        let folded = self.folded.as_mut()?;
+        let key = name.to_ascii_lowercase();
+        if let Some(first) = folded.get(&key) {
+            return Some(first.clone());
+        }
+        folded.insert(key, name.to_owned());
+        None
     }
 }

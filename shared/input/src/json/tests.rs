@@ -65,6 +65,28 @@ fn duplicates_are_exact_but_parse_scim_also_ignores_ascii_case() {
 }
 
 #[test]
+fn repeats_are_found_in_objects_of_every_size() {
+    // Small objects are scanned member by member, large ones indexed: the same repeats are refused either way.
+    for size in [1, 2, 31, 32, 33, 100] {
+        let members: Vec<String> = (0..size).map(|i| format!("\"attr{i}\":{i}")).collect();
+        for (repeat, first) in
+            [("attr0", "attr0"), ("ATTR0", "attr0"), (&*format!("Attr{}", size - 1), &*format!("attr{}", size - 1))]
+        {
+            let body = format!("{{{},\"{repeat}\":true}}", members.join(","));
+            let expected = if repeat == first {
+                JsonError::DuplicateMember { name: repeat.into(), path: repeat.into() }
+            } else {
+                JsonError::CaseVariantMember { name: repeat.into(), first: first.into(), path: repeat.into() }
+            };
+            assert_eq!(parse_scim(body.as_bytes()).unwrap_err(), expected, "{size} members, then {repeat}");
+            assert_eq!(parse_strict(body.as_bytes()).is_ok(), repeat != first, "{size} members, then {repeat}");
+        }
+        let distinct = format!("{{{},\"other\":true}}", members.join(","));
+        assert_eq!(parse_scim(distinct.as_bytes()).unwrap().as_object().map(|o| o.len()), Some(size + 1));
+    }
+}
+
+#[test]
 fn long_or_hostile_member_names_are_truncated_and_escaped() {
     let name = format!("{}\u{202E}", "n".repeat(300));
     let body = format!(r#"{{"{name}":1,"{name}":2}}"#);
