@@ -29,14 +29,14 @@ pub async fn handle_scim(service: &ScimService, verb: Method, request: Request) 
         let method = request.method().clone();
         let path = request.uri().path().to_string();
         let response = if method != verb {
-            render(&ScimResponse::error(&ScimError::method_not_allowed()))
+            render(ScimResponse::error(&ScimError::method_not_allowed()))
         } else {
             match (path.strip_prefix(SCIM_BASE_PATH), strict_query(request.uri().query().unwrap_or_default())) {
-                (Some(_), Err(error)) => render(&ScimResponse::error(&error)),
+                (Some(_), Err(error)) => render(ScimResponse::error(&error)),
                 (Some(scim_path), Ok(query)) if scim_path.is_empty() || scim_path.starts_with('/') => {
-                    render(&service.handle(scim_request(&request, scim_path, query)).await)
+                    render(service.handle(scim_request(&request, scim_path, query)).await)
                 }
-                _ => render(&ScimResponse::error(&ScimError::not_found("Not a SCIM endpoint."))),
+                _ => render(ScimResponse::error(&ScimError::not_found("Not a SCIM endpoint."))),
             }
         };
         tracing::info!(
@@ -132,16 +132,17 @@ pub fn request_id(request: &Request) -> String {
         .unwrap_or_else(|| crate::auth::random_uuid().to_string())
 }
 
-/// Renders a SCIM response.
-pub fn render(response: &ScimResponse) -> Response<Body> {
-    let mut out = Response::new(match (&response.text, &response.body) {
-        (Some(text), _) => Body::Text(text.clone()),
+/// Renders a SCIM response; a body already rendered as text is moved, not copied.
+pub fn render(mut response: ScimResponse) -> Response<Body> {
+    let has_body = response.has_body();
+    let mut out = Response::new(match (response.text.take(), &response.body) {
+        (Some(text), _) => Body::Text(text),
         (None, Some(body)) => Body::Text(serde_json::to_string(body).unwrap_or_default()),
         (None, None) => Body::Empty,
     });
     *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = out.headers_mut();
-    if response.has_body() {
+    if has_body {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
     }
     if let Some(location) = response.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
@@ -184,10 +185,10 @@ mod tests {
 
     #[test]
     fn unavailable_says_when_to_retry() {
-        let response = render(&ScimResponse::error(&ScimError::unavailable()));
+        let response = render(ScimResponse::error(&ScimError::unavailable()));
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()), Some(RETRY_AFTER_SECONDS));
-        let internal = render(&ScimResponse::error(&ScimError::internal()));
+        let internal = render(ScimResponse::error(&ScimError::internal()));
         assert!(internal.headers().get(RETRY_AFTER).is_none());
     }
 }

@@ -11,7 +11,7 @@ use super::user::{UserRecord, etag};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// A user record whose document is the stored JSON text of its attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl StoredUser {
         if let Some((_, schemas)) = members.iter().find(|(key, _)| *key == "schemas") {
             out.member("schemas", schemas.get());
         }
-        out.member("id", &serde_json::to_string(&self.id).ok()?);
+        out.string_member("id", &self.id);
         for (key, value) in members.iter().filter(|(key, _)| *key != "schemas") {
             if *key == ENTERPRISE_USER_SCHEMA {
                 out.member(key, &render_extension(value.get(), users_url)?);
@@ -83,15 +83,13 @@ impl StoredUser {
                 out.member(key, value.get());
             }
         }
-        let location = format!("{users_url}/{}", self.id);
-        let meta = format!(
-            "{{\"resourceType\":\"User\",\"created\":{},\"lastModified\":{},\"location\":{},\"version\":{}}}",
-            serde_json::to_string(&self.created).ok()?,
-            serde_json::to_string(&self.last_modified).ok()?,
-            serde_json::to_string(&location).ok()?,
-            serde_json::to_string(&self.etag()).ok()?,
-        );
-        out.member("meta", &meta);
+        let mut meta = Object::with_capacity(160 + users_url.len() + self.id.len());
+        meta.string_member("resourceType", "User");
+        meta.string_member("created", &self.created);
+        meta.string_member("lastModified", &self.last_modified);
+        meta.string_member("location", &format!("{users_url}/{}", self.id));
+        meta.string_member("version", &self.etag());
+        out.member("meta", &meta.finish());
         Some(out.finish())
     }
 }
@@ -130,15 +128,40 @@ impl Object {
 
     /// Appends `"key":value`; `key` needs no escaping (it was read from JSON without escapes) and `value` is JSON.
     fn member(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.text.push_str(value);
+    }
+
+    /// Appends `"key":"value"`, `value` escaped as `serde_json` escapes it.
+    fn string_member(&mut self, key: &str, value: &str) {
+        self.key(key);
+        push_json_string(&mut self.text, value);
+    }
+
+    fn key(&mut self, key: &str) {
         if self.text.len() > 1 {
             self.text.push(',');
         }
-        let _ = write!(self.text, "\"{key}\":{value}");
+        self.text.push('"');
+        self.text.push_str(key);
+        self.text.push_str("\":");
     }
 
     fn finish(mut self) -> String {
         self.text.push('}');
         self.text
+    }
+}
+
+/// Appends `value` as a JSON string, byte for byte as `serde_json` writes it: it escapes only `"`, `\\` and the
+/// controls below U+0020, so a value without them is copied as it is.
+fn push_json_string(out: &mut String, value: &str) {
+    if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(value);
+        out.push('"');
+    } else if let Ok(escaped) = serde_json::to_string(value) {
+        out.push_str(&escaped);
     }
 }
 
@@ -241,6 +264,14 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// A string is written exactly as `serde_json` writes it, escapes and all.
+        #[test]
+        fn strings_are_written_as_serde_json_writes_them(value in prop_oneof![any::<String>(), "[\\x00-\\x7f]{0,8}"]) {
+            let mut out = String::new();
+            push_json_string(&mut out, &value);
+            prop_assert_eq!(out, serde_json::to_string(&value).unwrap());
+        }
 
         /// Whatever the attributes and their order, the fast path renders exactly what the record renders.
         #[test]

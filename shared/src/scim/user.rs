@@ -40,7 +40,7 @@ impl UserDoc {
             return Err(ScimError::invalid_syntax("The request body must be a JSON object."));
         };
         let declared = declared_schemas(&input)?;
-        let mut doc = Map::new();
+        let mut doc = Map::with_capacity(input.len() + 1);
         let mut seen_extensions = Vec::new();
         for (key, value) in input {
             if key.eq_ignore_ascii_case("schemas") {
@@ -247,9 +247,37 @@ fn declared_schemas(input: &Map<String, Value>) -> Result<Vec<String>, ScimError
     Ok(out)
 }
 
-/// Whether `value` as compact JSON takes at most `limit` bytes: counted as it is written, never buffered, and the
-/// writing stops at the first byte past the limit.
-fn fits_in(value: &impl serde::Serialize, limit: usize) -> bool {
+/// Whether `value` as compact JSON takes at most `limit` bytes. A document well under the limit is told by
+/// [`json_len_bound`] alone; one near it is counted as it is written, never buffered, the writing stopping at the
+/// first byte past the limit.
+fn fits_in(doc: &Map<String, Value>, limit: usize) -> bool {
+    object_len_bound(doc) <= limit || fits_when_written(doc, limit)
+}
+
+/// An upper bound of `value`'s length as compact JSON, from its shape and string lengths alone: a string takes at
+/// most its quotes and six bytes per byte (`\u001f`), a number at most 24.
+fn json_len_bound(value: &Value) -> usize {
+    let string = |s: &str| s.len().saturating_mul(6).saturating_add(2);
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 24,
+        Value::String(s) => string(s),
+        Value::Array(items) => {
+            items.iter().fold(2, |total, item| total.saturating_add(json_len_bound(item)).saturating_add(1))
+        }
+        Value::Object(members) => object_len_bound(members),
+    }
+}
+
+/// [`json_len_bound`] of an object.
+fn object_len_bound(members: &Map<String, Value>) -> usize {
+    members.iter().fold(2, |total, (name, member)| {
+        let name = name.len().saturating_mul(6).saturating_add(2);
+        total.saturating_add(name).saturating_add(json_len_bound(member)).saturating_add(2)
+    })
+}
+
+fn fits_when_written(value: &impl serde::Serialize, limit: usize) -> bool {
     struct Counter {
         written: usize,
         limit: usize,
@@ -284,7 +312,7 @@ fn validate_extension(ext: &SchemaDef, value: Value) -> Result<Option<Map<String
         }
         return Err(ScimError::invalid_value(format!("{} must be a JSON object.", ext.id)));
     };
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(input.len());
     for (key, value) in input {
         match ext.attribute(&key) {
             Some(def) => {
@@ -442,9 +470,45 @@ mod tests {
     fn a_document_fits_up_to_its_exact_length_as_json() {
         let doc = json!({"userName": "ada@example.com", "title": "\"Chief\" \u{e9}ngineer\n", "n": [1, 2.5, null]});
         let length = serde_json::to_vec(&doc).unwrap().len();
-        assert!(fits_in(&doc, length));
-        assert!(!fits_in(&doc, length - 1));
-        assert!(!fits_in(&doc, 0));
+        let doc = doc.as_object().unwrap();
+        assert!(object_len_bound(doc) > length, "the bound alone does not decide here");
+        assert!(fits_in(doc, length));
+        assert!(!fits_in(doc, length - 1));
+        assert!(!fits_in(doc, 0));
+        assert!(fits_in(doc, object_len_bound(doc)));
+    }
+
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+            "[\\x00-\\x1f\"\\\\]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|members| Value::Object(members.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The bound is never below the length, so a document it admits always fits.
+        #[test]
+        fn the_length_bound_is_never_below_the_length(value in any_json()) {
+            let length = serde_json::to_vec(&value).unwrap().len();
+            proptest::prop_assert!(json_len_bound(&value) >= length, "{} < {}", json_len_bound(&value), length);
+            let doc = Map::from_iter([("value".to_string(), value)]);
+            let length = serde_json::to_vec(&doc).unwrap().len();
+            proptest::prop_assert!(fits_in(&doc, length));
+            proptest::prop_assert!(!fits_in(&doc, length - 1));
+        }
     }
 
     #[test]

@@ -463,7 +463,7 @@ async fn if_none_match_answers_not_modified() {
             (304, true, Some("W/\"1\"")),
             "{current}"
         );
-        let rendered = crate::http::render(&response);
+        let rendered = crate::http::render(response);
         assert_eq!(rendered.status(), 304);
         assert!(rendered.headers().get(http::header::CONTENT_TYPE).is_none());
         assert_eq!(rendered.headers()[http::header::ETAG], "W/\"1\"");

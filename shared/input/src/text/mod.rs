@@ -60,15 +60,28 @@ pub enum TextError {
 /// Checks one string value of `attribute` (its SCIM path, used in the error). `multiline` allows TAB and LF; pass
 /// [`is_multiline_attribute`]`(attribute)`.
 pub fn check_string(attribute: &str, value: &str, multiline: bool) -> Result<(), TextError> {
-    let Some(c) = value.chars().find(|&c| !allowed(c, multiline)) else {
-        return Ok(());
-    };
+    match first_refused(value, multiline) {
+        None => Ok(()),
+        Some(c) => Err(refusal(attribute, c)),
+    }
+}
+
+/// The first code point of `value` that [`check_string`] refuses. Printable ASCII, nearly every value, is passed
+/// over a byte at a time.
+fn first_refused(value: &str, multiline: bool) -> Option<char> {
+    if value.bytes().all(|b| matches!(b, 0x20..=0x7E)) {
+        return None;
+    }
+    value.chars().find(|&c| !allowed(c, multiline))
+}
+
+fn refusal(attribute: &str, c: char) -> TextError {
     let (attribute, code_point) = (shown(attribute), CodePoint(c));
-    Err(match c {
+    match c {
         '\u{80}'..='\u{9F}' => TextError::C1Control { attribute, code_point },
         c if is_noncharacter(c) => TextError::Noncharacter { attribute, code_point },
         _ => TextError::Control { attribute, code_point },
-    })
+    }
 }
 
 fn allowed(c: char, multiline: bool) -> bool {
@@ -144,7 +157,12 @@ impl Walker<'_> {
     /// member's is appended to it while the member is checked, and taken off again.
     fn walk(&self, value: &Value, path: &mut String, schema: bool) -> Result<(), TextError> {
         match value {
-            Value::String(s) => check_string(path, s, (self.is_multiline)(path)),
+            // Whether the attribute is multi-line is asked only of a value holding a TAB or LF.
+            Value::String(s) => match first_refused(s, false) {
+                None => Ok(()),
+                Some('\t' | '\n') if (self.is_multiline)(path) => check_string(path, s, true),
+                Some(c) => Err(refusal(path, c)),
+            },
             Value::Array(items) => items.iter().try_for_each(|item| self.walk(item, path, false)),
             Value::Object(members) => {
                 let top_level = path.is_empty();

@@ -130,6 +130,7 @@ fn walks_a_user_with_scim_attribute_paths() {
         (json!({"emails": [[{"value": "bad\u{85}"}]]}), "emails.value"),
         (json!({"addresses": [{"locality": "a\nb"}]}), "addresses.locality"),
         (json!({"addresses": [{"formatted": "a\r\nb"}]}), "addresses.formatted"),
+        (json!({"addresses": [{"formatted": "a\n\tb\u{7}"}]}), "addresses.formatted"),
         (json!({"schemas": ["urn:x\u{9}"]}), "schemas"),
         (
             json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "\u{FDD0}"}}),
@@ -178,4 +179,34 @@ fn walks_patch_values_under_their_path() {
         err,
         TextError::Control { attribute: format!("{enterprise}:manager.value"), code_point: CodePoint('\0') }
     );
+}
+
+fn text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    // Mostly printable ASCII, with TAB, LF, other controls, C1 and noncharacters mixed in.
+    let unit = prop_oneof![
+        8 => proptest::char::range(' ', '~'),
+        1 => prop::sample::select(vec!['\t', '\n', '\r', '\0', '\u{7F}', '\u{85}', '\u{FDD0}', '\u{FFFF}', '\u{e9}']),
+        1 => any::<char>(),
+    ];
+    prop::collection::vec(unit, 0..12).prop_map(|chars| chars.into_iter().collect())
+}
+
+proptest::proptest! {
+    /// A value is refused exactly when one of its code points is not allowed, and the walk of a document refuses
+    /// a value exactly as checking it alone under its attribute's rule does.
+    #[test]
+    fn the_walk_refuses_what_each_value_s_rule_refuses(formatted in text(), title in text()) {
+        let reference = |value: &str, multiline: bool| value.chars().find(|&c| !allowed(c, multiline));
+        for multiline in [false, true] {
+            proptest::prop_assert_eq!(
+                check_string("x", &title, multiline).err().map(code_point),
+                reference(&title, multiline)
+            );
+        }
+        let document = json!({"addresses": [{"formatted": formatted}], "title": title});
+        let expected = check_string("addresses.formatted", &formatted, true)
+            .and_then(|()| check_string("title", &title, false));
+        proptest::prop_assert_eq!(check_json_strings(&document, "", is_multiline_attribute), expected);
+    }
 }
