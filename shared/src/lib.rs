@@ -20,6 +20,7 @@ pub mod company;
 pub mod edge;
 pub mod http;
 pub mod json_log;
+mod json_text;
 pub mod okta;
 pub mod relink;
 pub mod routes;
