@@ -247,7 +247,7 @@ fn declared_schemas(input: &Map<String, Value>) -> Result<Vec<String>, ScimError
     Ok(out)
 }
 
-/// Whether `value` as compact JSON takes at most `limit` bytes. A document well under the limit is told by
+/// Whether `doc` as compact JSON takes at most `limit` bytes. A document well under the limit is told by
 /// [`json_len_bound`] alone; one near it is counted as it is written, never buffered, the writing stopping at the
 /// first byte past the limit.
 fn fits_in(doc: &Map<String, Value>, limit: usize) -> bool {
@@ -257,11 +257,10 @@ fn fits_in(doc: &Map<String, Value>, limit: usize) -> bool {
 /// An upper bound of `value`'s length as compact JSON, from its shape and string lengths alone: a string takes at
 /// most its quotes and six bytes per byte (`\u001f`), a number at most 24.
 fn json_len_bound(value: &Value) -> usize {
-    let string = |s: &str| s.len().saturating_mul(6).saturating_add(2);
     match value {
         Value::Null | Value::Bool(_) => 5,
         Value::Number(_) => 24,
-        Value::String(s) => string(s),
+        Value::String(s) => string_len_bound(s),
         Value::Array(items) => {
             items.iter().fold(2, |total, item| total.saturating_add(json_len_bound(item)).saturating_add(1))
         }
@@ -272,9 +271,13 @@ fn json_len_bound(value: &Value) -> usize {
 /// [`json_len_bound`] of an object.
 fn object_len_bound(members: &Map<String, Value>) -> usize {
     members.iter().fold(2, |total, (name, member)| {
-        let name = name.len().saturating_mul(6).saturating_add(2);
-        total.saturating_add(name).saturating_add(json_len_bound(member)).saturating_add(2)
+        total.saturating_add(string_len_bound(name)).saturating_add(json_len_bound(member)).saturating_add(2)
     })
+}
+
+/// [`json_len_bound`] of a string (a value or a member name).
+fn string_len_bound(text: &str) -> usize {
+    text.len().saturating_mul(6).saturating_add(2)
 }
 
 fn fits_when_written(value: &impl serde::Serialize, limit: usize) -> bool {
