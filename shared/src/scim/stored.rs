@@ -8,10 +8,9 @@
 use super::manager::render_reference;
 use super::schema::ENTERPRISE_USER_SCHEMA;
 use super::user::{UserRecord, etag};
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
+use crate::json_text::{Escaped, object_members, write_string};
 use serde_json::{Map, Value};
-use std::fmt;
+use std::fmt::Write as _;
 
 /// A user record whose document is the stored JSON text of its attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,51 +66,100 @@ impl StoredUser {
 
     /// The fast path of [`StoredUser::render`]: `None` for a document it does not handle.
     fn render_from_text(&self, users_url: &str) -> Option<String> {
-        let Members(members) = serde_json::from_str(&self.doc).ok()?;
+        let members = object_members(&self.doc)?;
         if members.iter().any(|(key, _)| matches!(*key, "id" | "meta")) {
             return None;
         }
         let mut out = Object::with_capacity(self.doc.len() + users_url.len() * 2 + 256);
         if let Some((_, schemas)) = members.iter().find(|(key, _)| *key == "schemas") {
-            out.member("schemas", schemas.get());
+            out.member("schemas", schemas);
         }
         out.string_member("id", &self.id);
-        for (key, value) in members.iter().filter(|(key, _)| *key != "schemas") {
-            if *key == ENTERPRISE_USER_SCHEMA {
-                out.member(key, &render_extension(value.get(), users_url)?);
+        for &(key, value) in members.iter().filter(|(key, _)| *key != "schemas") {
+            if key == ENTERPRISE_USER_SCHEMA {
+                out.key(key);
+                render_extension(&mut out.text, value, users_url)?;
             } else {
-                out.member(key, value.get());
+                out.member(key, value);
             }
         }
-        let mut meta = Object::with_capacity(160 + users_url.len() + self.id.len());
-        meta.string_member("resourceType", "User");
-        meta.string_member("created", &self.created);
-        meta.string_member("lastModified", &self.last_modified);
-        meta.string_member("location", &format!("{users_url}/{}", self.id));
-        meta.string_member("version", &self.etag());
-        out.member("meta", &meta.finish());
+        out.key("meta");
+        let text = &mut out.text;
+        text.push_str("{\"resourceType\":\"User\",\"created\":");
+        let _ = write_string(text, &self.created);
+        text.push_str(",\"lastModified\":");
+        let _ = write_string(text, &self.last_modified);
+        text.push_str(",\"location\":\"");
+        let _ = Escaped(&mut *text).write_str(users_url);
+        text.push('/');
+        let _ = Escaped(&mut *text).write_str(&self.id);
+        text.push_str("\",\"version\":");
+        let _ = write_string(text, &self.etag());
+        text.push('}');
         Some(out.finish())
     }
 }
 
-/// The enterprise extension's text with the manager's `$ref` rendered: only the manager is parsed.
-fn render_extension(text: &str, users_url: &str) -> Option<String> {
-    let Members(members) = serde_json::from_str(text).ok()?;
-    let mut out = Object::with_capacity(text.len() + users_url.len() + 64);
-    for (key, value) in &members {
-        if *key == "manager" {
-            // The manager alone goes through the one rule for references, inside an extension of its own.
-            let manager: Value = serde_json::from_str(value.get()).ok()?;
-            let mut attributes = Map::with_capacity(1);
-            let extension = Map::from_iter([("manager".to_string(), manager)]);
-            attributes.insert(ENTERPRISE_USER_SCHEMA.to_string(), Value::Object(extension));
-            render_reference(&mut attributes, users_url);
-            out.member(key, &serde_json::to_string(attributes.get(ENTERPRISE_USER_SCHEMA)?.get("manager")?).ok()?);
+/// Appends the enterprise extension's text with the manager's `$ref` rendered.
+fn render_extension(out: &mut String, text: &str, users_url: &str) -> Option<()> {
+    let members = object_members(text)?;
+    out.push('{');
+    for (n, &(key, value)) in members.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(key);
+        out.push_str("\":");
+        if key == "manager" {
+            render_manager(out, value, users_url)?;
         } else {
-            out.member(key, value.get());
+            out.push_str(value);
         }
     }
-    Some(out.finish())
+    out.push('}');
+    Some(())
+}
+
+/// Appends the manager's text with its `$ref` (the rule of [`render_reference`]). A manager that carries a
+/// `$ref`, or whose `value` is not a plain string, goes through that rule itself.
+fn render_manager(out: &mut String, text: &str, users_url: &str) -> Option<()> {
+    let members = object_members(text)?;
+    if members.iter().any(|(key, _)| *key == "$ref") {
+        return render_manager_as_value(out, text, users_url);
+    }
+    let value = members.iter().find(|(key, _)| *key == "value").map(|&(_, value)| value);
+    match value {
+        // No `value`: no `$ref` to add (and none to remove).
+        None => out.push_str(text),
+        Some(value) => {
+            let Some(id) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+                return render_manager_as_value(out, text, users_url);
+            };
+            if id.is_empty() || id.contains('\\') {
+                return render_manager_as_value(out, text, users_url);
+            }
+            // The object without its closing brace, then the reference: an unescaped JSON string's text is
+            // the string itself.
+            out.push_str(text.strip_suffix('}')?);
+            out.push_str(",\"$ref\":\"");
+            let _ = Escaped(&mut *out).write_str(users_url);
+            out.push('/');
+            out.push_str(id);
+            out.push_str("\"}");
+        }
+    }
+    Some(())
+}
+
+/// The manager rendered through [`render_reference`], on its parsed value.
+fn render_manager_as_value(out: &mut String, text: &str, users_url: &str) -> Option<()> {
+    let manager: Value = serde_json::from_str(text).ok()?;
+    let extension = Map::from_iter([("manager".to_string(), manager)]);
+    let mut attributes = Map::from_iter([(ENTERPRISE_USER_SCHEMA.to_string(), Value::Object(extension))]);
+    render_reference(&mut attributes, users_url);
+    out.push_str(&serde_json::to_string(attributes.get(ENTERPRISE_USER_SCHEMA)?.get("manager")?).ok()?);
+    Some(())
 }
 
 /// A JSON object written member by member.
@@ -136,7 +184,7 @@ impl Object {
     fn string_member(&mut self, key: &str, value: &str) {
         self.key(key);
         // Writing into a `String` cannot fail.
-        let _ = crate::json_text::write_string(&mut self.text, value);
+        let _ = write_string(&mut self.text, value);
     }
 
     fn key(&mut self, key: &str) {
@@ -151,31 +199,6 @@ impl Object {
     fn finish(mut self) -> String {
         self.text.push('}');
         self.text
-    }
-}
-
-/// A JSON object's members in order, keys and values borrowed from the text. Fails on a key with escapes.
-struct Members<'a>(Vec<(&'a str, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(member) = map.next_entry::<&'de str, &'de RawValue>()? {
-                    members.push(member);
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
     }
 }
 
@@ -229,6 +252,35 @@ mod tests {
         assert_eq!(text, slow(&user));
         assert!(text.starts_with("{\"schemas\":"), "{text}");
         assert!(text.contains(&format!("\"$ref\":\"{USERS_URL}/m-1\"")), "{text}");
+    }
+
+    #[test]
+    fn every_form_of_manager_renders_as_the_record_does() {
+        let managers = [
+            json!({}),
+            json!({"displayName": "Ada"}),
+            json!({"value": "m-1"}),
+            json!({"displayName": "Ada", "value": "m-1"}),
+            json!({"value": "m-1", "displayName": "Ada"}),
+            json!({"value": ""}),
+            json!({"value": "a \"quoted\" \\ id"}),
+            json!({"value": "caf\u{e9} \u{2028}"}),
+            json!({"value": "m-1", "$ref": "https://directory.example/scim/v2/Users/m-1"}),
+            json!({"value": "x-9", "$ref": "https://elsewhere.example/Users/x-9"}),
+            json!({"$ref": "https://directory.example/scim/v2/Users/m-1"}),
+        ];
+        for manager in managers {
+            let user = record(json!({
+                "schemas": [crate::scim::schema::USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+                "userName": "bob@example.com",
+                ENTERPRISE_USER_SCHEMA: {"department": "R&D", "manager": manager},
+            }));
+            for users_url in [USERS_URL, "http://127.0.0.1:8080/scim/v2/Users", "https://a\"b\\c.example/Users"] {
+                let stored = StoredUser::from_record(&user).unwrap();
+                let expected = serde_json::to_string(&user.to_scim(users_url)).unwrap();
+                assert_eq!(stored.render_from_text(users_url).as_deref(), Some(expected.as_str()), "{manager}");
+            }
+        }
     }
 
     #[test]
