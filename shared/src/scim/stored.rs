@@ -35,7 +35,7 @@ impl StoredUser {
             version: record.version,
             created: record.created.clone(),
             last_modified: record.last_modified.clone(),
-            doc: serde_json::to_string(record.doc.attributes())?,
+            doc: record.doc.json_text()?.to_owned(),
         })
     }
 
@@ -66,7 +66,45 @@ impl StoredUser {
 
     /// The fast path of [`StoredUser::render`]: `None` for a document it does not handle.
     fn render_from_text(&self, users_url: &str) -> Option<String> {
-        let members = object_members(&self.doc)?;
+        Parts {
+            id: &self.id,
+            version: self.version,
+            created: &self.created,
+            last_modified: &self.last_modified,
+            doc: &self.doc,
+        }
+        .render(users_url)
+    }
+}
+
+/// A record's SCIM representation rendered from its document's JSON text, as a read renders a stored user (the
+/// text is the one the store was given: [`super::user::UserDoc::json_text`]). `None` for a document the fast path
+/// does not handle; the caller then renders the record through a `Value`.
+pub fn render_record(record: &UserRecord, users_url: &str) -> Option<String> {
+    Parts {
+        id: &record.id,
+        version: record.version,
+        created: &record.created,
+        last_modified: &record.last_modified,
+        doc: record.doc.json_text().ok()?,
+    }
+    .render(users_url)
+}
+
+/// A user's stored fields, borrowed.
+struct Parts<'a> {
+    id: &'a str,
+    version: u64,
+    created: &'a str,
+    last_modified: &'a str,
+    doc: &'a str,
+}
+
+impl Parts<'_> {
+    /// What `serde_json::to_string(&record.into_scim(users_url))` gives, without a `Value`; `None` for a document
+    /// this does not handle (a member it would have to move or escape).
+    fn render(&self, users_url: &str) -> Option<String> {
+        let members = object_members(self.doc)?;
         if members.iter().any(|(key, _)| matches!(*key, "id" | "meta")) {
             return None;
         }
@@ -74,7 +112,7 @@ impl StoredUser {
         if let Some((_, schemas)) = members.iter().find(|(key, _)| *key == "schemas") {
             out.member("schemas", schemas);
         }
-        out.string_member("id", &self.id);
+        out.string_member("id", self.id);
         for &(key, value) in members.iter().filter(|(key, _)| *key != "schemas") {
             if key == ENTERPRISE_USER_SCHEMA {
                 out.key(key);
@@ -86,15 +124,15 @@ impl StoredUser {
         out.key("meta");
         let text = &mut out.text;
         text.push_str("{\"resourceType\":\"User\",\"created\":");
-        let _ = write_string(text, &self.created);
+        let _ = write_string(text, self.created);
         text.push_str(",\"lastModified\":");
-        let _ = write_string(text, &self.last_modified);
+        let _ = write_string(text, self.last_modified);
         text.push_str(",\"location\":\"");
         let _ = Escaped(&mut *text).write_str(users_url);
         text.push('/');
-        let _ = Escaped(&mut *text).write_str(&self.id);
+        let _ = Escaped(&mut *text).write_str(self.id);
         text.push_str("\",\"version\":");
-        let _ = write_string(text, &self.etag());
+        let _ = write_string(text, &etag(self.version));
         text.push('}');
         Some(out.finish())
     }
@@ -238,6 +276,17 @@ mod tests {
         assert_eq!(fast(&okta).as_deref(), Some(slow(&okta).as_str()));
         let reparsed: Value = serde_json::from_str(&fast(&okta).unwrap()).unwrap();
         assert_eq!(reparsed, okta.to_scim(USERS_URL));
+    }
+
+    #[test]
+    fn a_written_record_renders_from_its_text_as_through_a_value() {
+        let user = record(json!({
+            "schemas": [crate::scim::schema::USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "userName": "bob@example.com",
+            "name": {"givenName": "Bob \"B\" \u{e9}"},
+            ENTERPRISE_USER_SCHEMA: {"manager": {"displayName": "Ada", "value": "m-1"}},
+        }));
+        assert_eq!(render_record(&user, USERS_URL), Some(slow(&user)));
     }
 
     #[test]

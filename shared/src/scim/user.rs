@@ -14,8 +14,18 @@ pub const MAX_STRING_BYTES: usize = 4096;
 pub const MAX_MULTI_VALUES: usize = 100;
 
 /// A validated User as the client asserted it (no `id`, `meta`, `password` or read-only attributes).
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserDoc(Map<String, Value>);
+#[derive(Debug, Clone)]
+pub struct UserDoc {
+    attributes: Map<String, Value>,
+    /// The attributes as JSON text, written once for the store and the response alike ([`UserDoc::json_text`]).
+    text: std::sync::OnceLock<String>,
+}
+
+impl PartialEq for UserDoc {
+    fn eq(&self, other: &Self) -> bool {
+        self.attributes == other.attributes
+    }
+}
 
 impl UserDoc {
     /// Validates a client's User document (POST and PUT): [`UserDoc::from_request`], and every URN in `schemas`
@@ -103,11 +113,11 @@ impl UserDoc {
         doc.shift_insert(0, "schemas".into(), Value::Array(schemas));
         derive_display_name(&mut doc);
         super::manager::drop_client_reference(&mut doc);
-        let user = UserDoc(doc);
+        let user = UserDoc::from_stored(doc);
         user.check_required()?;
         // One rule for who a userName is (RFC 8265 IdentifierClass, no mapping): see fd_input::identity.
         fd_input::check_user_name(user.user_name()).map_err(|e| ScimError::invalid_value(e.to_string()))?;
-        if !fits_in(&user.0, MAX_DOCUMENT_BYTES) {
+        if !fits_in(&user.attributes, MAX_DOCUMENT_BYTES) {
             return Err(ScimError::payload_too_large(MAX_DOCUMENT_BYTES));
         }
         Ok(user)
@@ -115,7 +125,7 @@ impl UserDoc {
 
     fn check_required(&self) -> Result<(), ScimError> {
         for def in USER.attributes.iter().filter(|a| a.required) {
-            match self.0.get(def.name).and_then(Value::as_str) {
+            match self.attributes.get(def.name).and_then(Value::as_str) {
                 Some(s) if !s.trim().is_empty() => {}
                 _ => {
                     return Err(ScimError::invalid_value(format!("\"{}\" is required.", def.name)));
@@ -127,7 +137,7 @@ impl UserDoc {
 
     /// The `userName`.
     pub fn user_name(&self) -> &str {
-        self.0.get("userName").and_then(Value::as_str).unwrap_or_default()
+        self.attributes.get("userName").and_then(Value::as_str).unwrap_or_default()
     }
 
     /// The key the `userName` is unique and looked up by ([`user_name_key`]).
@@ -137,7 +147,7 @@ impl UserDoc {
 
     /// The `displayName`.
     pub fn display_name(&self) -> &str {
-        self.0.get("displayName").and_then(Value::as_str).unwrap_or_default()
+        self.attributes.get("displayName").and_then(Value::as_str).unwrap_or_default()
     }
 
     /// The `displayName` folded for case-insensitive lookup (manager links).
@@ -147,35 +157,46 @@ impl UserDoc {
 
     /// The client's `externalId`, when set.
     pub fn external_id(&self) -> Option<&str> {
-        self.0.get("externalId").and_then(Value::as_str)
+        self.attributes.get("externalId").and_then(Value::as_str)
     }
 
     /// `active`; an unassigned value means active.
     pub fn active(&self) -> bool {
-        self.0.get("active").and_then(Value::as_bool).unwrap_or(true)
+        self.attributes.get("active").and_then(Value::as_bool).unwrap_or(true)
     }
 
     /// The attributes, as stored.
     pub fn attributes(&self) -> &Map<String, Value> {
-        &self.0
+        &self.attributes
+    }
+
+    /// The attributes as JSON text (what the store keeps), serialised at the first call only: a write's store
+    /// and its response share one serialisation.
+    pub fn json_text(&self) -> Result<&str, serde_json::Error> {
+        if let Some(text) = self.text.get() {
+            return Ok(text);
+        }
+        let text = serde_json::to_string(&self.attributes)?;
+        Ok(self.text.get_or_init(|| text))
     }
 
     /// Consumes the document into its attribute map.
     pub fn into_attributes(self) -> Map<String, Value> {
-        self.0
+        self.attributes
     }
 
     /// Rebuilds a document from stored attributes (already validated when written).
     pub fn from_stored(attributes: Map<String, Value>) -> Self {
-        UserDoc(attributes)
+        UserDoc { attributes, text: std::sync::OnceLock::new() }
     }
 
     /// Keeps `attribute` from `previous` when this document does not assert it (PUT semantics for `active` and
     /// `externalId`, which Okta does not always repeat).
     pub fn inherit(&mut self, previous: &UserDoc, attribute: &str) {
-        if !self.0.contains_key(attribute) {
-            if let Some(v) = previous.0.get(attribute) {
-                self.0.insert(attribute.into(), v.clone());
+        if !self.attributes.contains_key(attribute) {
+            if let Some(v) = previous.attributes.get(attribute) {
+                self.attributes.insert(attribute.into(), v.clone());
+                self.text = std::sync::OnceLock::new();
             }
         }
     }
@@ -467,6 +488,19 @@ mod tests {
             "userName": "ada@example.com",
             "displayName": "Ada Lovelace",
         })
+    }
+
+    #[test]
+    fn the_json_text_is_the_attributes_and_follows_what_is_inherited() {
+        let mut doc = UserDoc::from_request(valid()).unwrap();
+        assert_eq!(doc.json_text().unwrap(), serde_json::to_string(doc.attributes()).unwrap());
+        let previous =
+            UserDoc::from_request(json!({"schemas": [USER_SCHEMA], "userName": "a@example.com", "externalId": "x-1"}))
+                .unwrap();
+        doc.inherit(&previous, "externalId");
+        let text: Value = serde_json::from_str(doc.json_text().unwrap()).unwrap();
+        assert_eq!(text["externalId"], json!("x-1"));
+        assert_eq!(doc.json_text().unwrap(), serde_json::to_string(doc.attributes()).unwrap());
     }
 
     #[test]

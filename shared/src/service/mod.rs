@@ -72,10 +72,17 @@ impl ScimResponse {
         Self { status, body: Some(body), text: None, location: None, etag: None, www_authenticate: false }
     }
 
-    /// A User, reduced to the requested attributes when `projection` is given (no copy otherwise).
+    /// A User, reduced to the requested attributes when `projection` is given. Without one, rendered from the
+    /// document's JSON text as a read renders it ([`crate::scim::stored`]): after a write, the text the store
+    /// was given, so the document is serialised once.
     fn user(status: u16, record: UserRecord, users_url: &str, projection: Option<&Projection>) -> Self {
         let location = (status == 201).then(|| format!("{users_url}/{}", record.id));
         let etag = Some(record.etag());
+        if projection.is_none() {
+            if let Some(text) = crate::scim::stored::render_record(&record, users_url) {
+                return Self { status, body: None, text: Some(text), location, etag, www_authenticate: false };
+            }
+        }
         let mut body = record.into_scim(users_url);
         if let Some(projection) = projection {
             projection.apply(&mut body);

@@ -33,8 +33,7 @@ pub(super) fn sort_key_of(item: &Item) -> Option<&str> {
 
 /// The attributes a user item and its claim share.
 pub(super) fn user_attributes(pk: &str, sk: String, user: &UserRecord) -> Result<Item, StoreError> {
-    let doc = serde_json::to_string(user.doc.attributes())
-        .map_err(|e| StoreError::Backend(format!("serialising user {}: {e}", user.id)))?;
+    let doc = user.doc.json_text().map_err(|e| StoreError::Backend(format!("serialising user {}: {e}", user.id)))?;
     Ok(HashMap::from([
         ("pk".to_string(), s(pk)),
         ("sk".to_string(), s(sk)),

@@ -482,7 +482,7 @@ fn parse_stored(user: StoredUser) -> Result<UserRecord, StoreError> {
 }
 
 fn doc_json(user: &UserRecord) -> Result<String, StoreError> {
-    serde_json::to_string(user.doc.attributes()).map_err(|e| StoreError::Backend(e.to_string()))
+    user.doc.json_text().map(str::to_owned).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 fn query_users(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<UserRecord>, StoreError> {
