@@ -113,7 +113,7 @@ impl UserDoc {
         doc.shift_insert(0, "schemas".into(), Value::Array(schemas));
         derive_display_name(&mut doc);
         super::manager::drop_client_reference(&mut doc);
-        let user = UserDoc::from_stored(doc);
+        let user = UserDoc::of(doc);
         user.check_required()?;
         // One rule for who a userName is (RFC 8265 IdentifierClass, no mapping): see fd_input::identity.
         fd_input::check_user_name(user.user_name()).map_err(|e| ScimError::invalid_value(e.to_string()))?;
@@ -187,6 +187,11 @@ impl UserDoc {
 
     /// Rebuilds a document from stored attributes (already validated when written).
     pub fn from_stored(attributes: Map<String, Value>) -> Self {
+        Self::of(attributes)
+    }
+
+    /// A document of these attributes, its text not written yet.
+    fn of(attributes: Map<String, Value>) -> Self {
         UserDoc { attributes, text: std::sync::OnceLock::new() }
     }
 
