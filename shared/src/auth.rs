@@ -78,9 +78,17 @@ impl KeyHash {
         if hex.len() != 64 || !hex.is_ascii() {
             return None;
         }
+        fn nibble(digit: u8) -> Option<u8> {
+            match digit {
+                b'0'..=b'9' => Some(digit - b'0'),
+                b'a'..=b'f' => Some(digit - b'a' + 10),
+                b'A'..=b'F' => Some(digit - b'A' + 10),
+                _ => None,
+            }
+        }
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        for (byte, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
         }
         Some(Self(out))
     }
@@ -304,6 +312,13 @@ mod tests {
         let h = pepper().hash("secret");
         assert_eq!(KeyHash::from_hex(&h.to_hex()), Some(h));
         assert!(KeyHash::from_hex("zz").is_none());
+        assert_eq!(KeyHash::from_hex(&h.to_hex().to_uppercase()), Some(h));
+        let known = KeyHash::from_hex(&"0f".repeat(32)).unwrap();
+        assert_eq!(known.0, [0x0f; 32]);
+        for bad in ["g", "+", " ", "é"] {
+            let text = format!("{bad}{}", &"0".repeat(64)[bad.len()..]);
+            assert!(KeyHash::from_hex(&text).is_none(), "{text}");
+        }
         assert_eq!(format!("{h:?}"), "KeyHash(<redacted>)");
         assert_eq!(format!("{:?}", pepper()), "Pepper(<redacted>)");
         assert!(Pepper::new(vec![1; 8]).is_err());

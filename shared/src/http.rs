@@ -23,11 +23,11 @@ pub const RETRY_AFTER_SECONDS: &str = "1";
 /// Serves a request routed to the function for `verb` (API Gateway routes one method to each function).
 pub async fn handle_scim(service: &ScimService, verb: Method, request: Request) -> Response<Body> {
     let request_id = request_id(&request);
-    let span = tracing::info_span!("request", request_id = %request_id);
+    let span = tracing::info_span!("request", request_id = request_id.as_str());
     async move {
         let started = Instant::now();
-        let method = request.method().clone();
-        let path = request.uri().path().to_string();
+        let method = request.method();
+        let path = request.uri().path();
         let response = if method != verb {
             render(ScimResponse::error(&ScimError::method_not_allowed()))
         } else {
@@ -40,8 +40,8 @@ pub async fn handle_scim(service: &ScimService, verb: Method, request: Request) 
             }
         };
         tracing::info!(
-            method = %method,
-            path = %path,
+            method = method.as_str(),
+            path,
             status = response.status().as_u16(),
             elapsed_us = started.elapsed().as_micros() as u64,
             "scim request"
@@ -63,7 +63,7 @@ fn scim_request<'a>(request: &'a Request, scim_path: &'a str, query: Vec<(String
         if_match: header(headers, IF_MATCH.as_str()),
         if_none_match: header(headers, IF_NONE_MATCH.as_str()),
         body: request.body().as_ref(),
-        base_url: format!("{}{SCIM_BASE_PATH}", origin(request)),
+        base_url: origin(request) + SCIM_BASE_PATH,
     }
 }
 
@@ -111,12 +111,18 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// `scheme://host[:port]` of the request as the client addressed it.
 pub fn origin(request: &Request) -> String {
     let uri = request.uri();
-    if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
-        return format!("{scheme}://{authority}");
-    }
-    let host = header(request.headers(), HOST.as_str()).unwrap_or("localhost");
-    let scheme = header(request.headers(), "x-forwarded-proto").unwrap_or("https");
-    format!("{scheme}://{host}")
+    let (scheme, authority) = match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => (scheme, authority.as_str()),
+        _ => (
+            header(request.headers(), "x-forwarded-proto").unwrap_or("https"),
+            header(request.headers(), HOST.as_str()).unwrap_or("localhost"),
+        ),
+    };
+    let mut origin = String::with_capacity(scheme.len() + authority.len() + 3 + SCIM_BASE_PATH.len());
+    origin.push_str(scheme);
+    origin.push_str("://");
+    origin.push_str(authority);
+    origin
 }
 
 /// The Lambda request id, else the caller's `x-request-id`, else a fresh one.
@@ -129,7 +135,9 @@ pub fn request_id(request: &Request) -> String {
     header(request.headers(), "x-request-id")
         .filter(|id| id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_string)
-        .unwrap_or_else(|| crate::auth::random_uuid().to_string())
+        .unwrap_or_else(|| {
+            crate::auth::random_uuid().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
+        })
 }
 
 /// Renders a SCIM response; a body already rendered as text is moved, not copied.

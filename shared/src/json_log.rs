@@ -12,7 +12,6 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -54,8 +53,10 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         writer.write_str("{\"timestamp\":\"")?;
-        SystemTime.format_time(&mut writer)?;
-        write!(writer, "\",\"level\":\"{}\",\"fields\":{{", event.metadata().level())?;
+        write_timestamp(&mut writer, std::time::SystemTime::now())?;
+        writer.write_str("\",\"level\":\"")?;
+        writer.write_str(event.metadata().level().as_str())?;
+        writer.write_str("\",\"fields\":{")?;
         let mut fields = MemberWriter::new(&mut writer, false);
         event.record(&mut fields);
         fields.result?;
@@ -74,6 +75,54 @@ where
         }
         writer.write_str("}\n")
     }
+}
+
+/// Writes `at` as `tracing-subscriber`'s `SystemTime` does: RFC 3339 in UTC with microseconds
+/// (`2026-12-06T10:01:02.123456Z`). The date and time of day are formatted once per second and thread.
+fn write_timestamp(out: &mut impl fmt::Write, at: std::time::SystemTime) -> fmt::Result {
+    thread_local! {
+        static SECOND: std::cell::Cell<Option<(u64, [u8; 19])>> = const { std::cell::Cell::new(None) };
+    }
+    let since_epoch = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let second = since_epoch.as_secs();
+    let date_time = match SECOND.get() {
+        Some((cached, text)) if cached == second => text,
+        _ => {
+            let text = date_and_time(second);
+            SECOND.set(Some((second, text)));
+            text
+        }
+    };
+    let mut fraction = *b".000000Z";
+    let mut micros = since_epoch.subsec_micros();
+    for digit in fraction[1..7].iter_mut().rev() {
+        *digit = b'0' + (micros % 10) as u8;
+        micros /= 10;
+    }
+    out.write_str(std::str::from_utf8(&date_time).map_err(|_| fmt::Error)?)?;
+    out.write_str(std::str::from_utf8(&fraction).map_err(|_| fmt::Error)?)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a Unix second, in UTC (years past 9999 are not written).
+fn date_and_time(second: u64) -> [u8; 19] {
+    let at = i64::try_from(second)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let mut text = *b"0000-00-00T00:00:00";
+    let mut put = |range: std::ops::Range<usize>, mut value: u32| {
+        for digit in text[range].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0..4, u32::try_from(at.year()).unwrap_or(0));
+    put(5..7, u32::from(u8::from(at.month())));
+    put(8..10, u32::from(at.day()));
+    put(11..13, u32::from(at.hour()));
+    put(14..16, u32::from(at.minute()));
+    put(17..19, u32::from(at.second()));
+    text
 }
 
 /// A [`Visit`] that writes each field as a JSON member.
@@ -247,6 +296,42 @@ mod tests {
             );
         }
         lines
+    }
+
+    #[test]
+    fn timestamps_are_written_as_the_stock_formatter_writes_them() {
+        use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+        // Seconds of every kind (epoch, leap day, year ends, the far future) and microseconds at both ends.
+        let instants = [0, 951_782_400, 1_709_208_000, 1_798_761_599, 4_102_444_800, 253_402_300_799]
+            .into_iter()
+            .flat_map(|s| [0, 1, 999_999, 123_456].map(move |us| std::time::Duration::new(s, us * 1_000)));
+        for since_epoch in instants {
+            let at = std::time::UNIX_EPOCH + since_epoch;
+            let mut ours = String::new();
+            write_timestamp(&mut ours, at).unwrap();
+            let expected = time::OffsetDateTime::UNIX_EPOCH + since_epoch;
+            let expected = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                expected.year(),
+                u8::from(expected.month()),
+                expected.day(),
+                expected.hour(),
+                expected.minute(),
+                expected.second(),
+                expected.microsecond()
+            );
+            assert_eq!(ours, expected);
+            // The cached second gives the same text.
+            let mut again = String::new();
+            write_timestamp(&mut again, at).unwrap();
+            assert_eq!(again, ours);
+        }
+        // And the stock formatter writes the same shape for now.
+        let mut stock = String::new();
+        SystemTime.format_time(&mut Writer::new(&mut stock)).unwrap();
+        let mut ours = String::new();
+        write_timestamp(&mut ours, std::time::SystemTime::now()).unwrap();
+        assert_eq!((ours.len(), &ours[..4], ours.as_bytes()[19]), (stock.len(), &stock[..4], stock.as_bytes()[19]));
     }
 
     #[test]

@@ -17,8 +17,14 @@ pub(crate) struct Escaped<'a, W: fmt::Write + ?Sized>(pub(crate) &'a mut W);
 
 impl<W: fmt::Write + ?Sized> fmt::Write for Escaped<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
+        // Most text needs no escape: skip it eight bytes at a time, then go byte by byte from the first eight that
+        // hold a byte to escape.
+        let clean = text.as_bytes().chunks_exact(8).take_while(|chunk| !any_to_escape(chunk)).count() * 8;
+        if clean == text.len() {
+            return self.0.write_str(text);
+        }
         let mut run_start = 0;
-        for (at, byte) in text.bytes().enumerate() {
+        for (at, byte) in text.bytes().enumerate().skip(clean) {
             let escape = match byte {
                 b'"' => "\\\"",
                 b'\\' => "\\\\",
@@ -40,6 +46,21 @@ impl<W: fmt::Write + ?Sized> fmt::Write for Escaped<'_, W> {
         }
         self.0.write_str(&text[run_start..])
     }
+}
+
+/// Whether any of eight bytes is one a JSON string escapes (`"`, `\\`, or below U+0020), tested on all eight at
+/// once: a byte `b` below `n` (`n` ≤ 128) is one for which `b - n` borrows while its top bit is clear.
+fn any_to_escape(chunk: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const TOPS: u64 = ONES << 7;
+    let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+        return true;
+    };
+    let word = u64::from_le_bytes(bytes);
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & TOPS;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    (below(word, 0x20) | below(quote, 1) | below(backslash, 1)) != 0
 }
 
 /// The members of an object's JSON text, in order: each key as written between its quotes, and its value's text.
@@ -274,6 +295,15 @@ mod tests {
 
         #[test]
         fn escaping_gives_what_serde_json_gives(text in any::<String>()) {
+            let mut out = String::new();
+            write_string(&mut out, &text).unwrap();
+            prop_assert_eq!(out, serde_json::to_string(&text).unwrap());
+        }
+
+        /// Mostly printable text with a byte to escape anywhere in it (before, inside or after the eight-byte
+        /// runs), and bytes that look like one to the word test but are not (U+007F, U+0080 and up).
+        #[test]
+        fn escaping_finds_every_byte_to_escape_wherever_it_is(text in "[ -~]{0,20}[\"\\\\\u{0}\u{1f}\t\n\u{7f}\u{80}é ]?[ -~]{0,20}") {
             let mut out = String::new();
             write_string(&mut out, &text).unwrap();
             prop_assert_eq!(out, serde_json::to_string(&text).unwrap());

@@ -15,7 +15,7 @@ use fd_shared::runtime::{ConfigError, StoreConfig, init_logging, init_logging_to
 use fd_shared::secret::SecretSource;
 use fd_shared::service::ScimService;
 use fd_signin::{SignInService, SpEndpoints};
-use router::Services;
+use router::{PublicOrigin, Services};
 use server::Limits;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -153,12 +153,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `scheme://authority` of the public URL.
-fn origin_of(public_url: &str) -> anyhow::Result<String> {
-    let uri: lambda_http::http::Uri =
-        public_url.parse().map_err(|_| anyhow::anyhow!("--public-url {public_url:?} is not a URL"))?;
-    match (uri.scheme_str(), uri.authority()) {
-        (Some(scheme @ ("http" | "https")), Some(authority)) => Ok(format!("{scheme}://{authority}")),
-        _ => Err(anyhow::anyhow!("--public-url {public_url:?} must be an http(s) URL")),
-    }
+/// The origin of the public URL.
+fn origin_of(public_url: &str) -> anyhow::Result<PublicOrigin> {
+    PublicOrigin::of(public_url).ok_or_else(|| anyhow::anyhow!("--public-url {public_url:?} must be an http(s) URL"))
 }

@@ -28,12 +28,37 @@ pub struct Services {
     pub https: bool,
     /// The development IdP, with `--dev-idp`.
     pub dev_idp: Option<crate::dev_idp::LocalIdp>,
-    /// `scheme://authority` of the public URL: the origin every handler sees, whatever the client's `Host`.
-    pub public_origin: String,
+    /// The public URL's origin: the scheme and authority every handler sees, whatever the client's `Host`.
+    pub public_origin: PublicOrigin,
     /// Request bodies held in memory at once, in KiB: a flood of large bodies waits here, not in RAM.
     pub body_budget: Arc<Semaphore>,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+}
+
+/// The scheme and authority of the public URL, parsed once: each request's URI is these and its own path and query.
+#[derive(Debug, Clone)]
+pub struct PublicOrigin {
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+}
+
+impl PublicOrigin {
+    /// The origin of an absolute `http(s)` URL; `None` for anything else.
+    pub fn of(url: &str) -> Option<Self> {
+        let uri: http::Uri = url.parse().ok()?;
+        let scheme = uri.scheme().filter(|s| matches!(s.as_str(), "http" | "https"))?.clone();
+        Some(Self { scheme, authority: uri.authority()?.clone() })
+    }
+
+    /// The URI of a request for `path_and_query` at this origin.
+    fn uri(&self, path_and_query: http::uri::PathAndQuery) -> Result<http::Uri, http::Error> {
+        http::Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+    }
 }
 
 /// Largest body budget one request can take, in KiB (the largest route limit, rounded up).
@@ -70,7 +95,8 @@ pub async fn route(services: &Services, request: http::Request<Incoming>) -> htt
     let limit = function.max_body_bytes();
     let declared =
         parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let (bytes, _permit) = if skip_body {
+    // A request that declares no body (a GET, a DELETE) takes no budget and no timer.
+    let (bytes, _permit) = if skip_body || hyper::body::Body::is_end_stream(&body) {
         (Bytes::new(), None)
     } else {
         if let Err(refusal) = edge::check_declared_length(declared, limit) {
@@ -97,16 +123,15 @@ pub async fn route(services: &Services, request: http::Request<Incoming>) -> htt
         }
     };
 
-    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut builder =
-        http::Request::builder().method(parts.method).uri(format!("{}{path_and_query}", services.public_origin));
-    if let Some(headers) = builder.headers_mut() {
-        *headers = parts.headers;
-    }
-    let request = match builder.body(if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) }) {
-        Ok(request) => request,
-        Err(_) => return refused(EdgeRefusal::Malformed),
+    let path_and_query =
+        parts.uri.path_and_query().cloned().unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+    let Ok(uri) = services.public_origin.uri(path_and_query) else {
+        return refused(EdgeRefusal::Malformed);
     };
+    let mut request = http::Request::new(if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) });
+    *request.method_mut() = parts.method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = parts.headers;
     let scim = &services.scim;
     let response = match function {
         Function::ScimGet => scim_get::handle(scim, request).await,

@@ -25,6 +25,8 @@ pub struct StoredUser {
     pub last_modified: String,
     /// The attributes as stored: a JSON object, as `serde_json` wrote it.
     pub doc: String,
+    /// Where `doc` takes the members a read splices in, when the store kept it ([`RenderLayout`]).
+    pub layout: Option<RenderLayout>,
 }
 
 impl StoredUser {
@@ -36,6 +38,7 @@ impl StoredUser {
             created: record.created.clone(),
             last_modified: record.last_modified.clone(),
             doc: record.doc.json_text()?.to_owned(),
+            layout: None,
         })
     }
 
@@ -66,14 +69,120 @@ impl StoredUser {
 
     /// The fast path of [`StoredUser::render`]: `None` for a document it does not handle.
     fn render_from_text(&self, users_url: &str) -> Option<String> {
-        Parts {
+        let parts = Parts {
             id: &self.id,
             version: self.version,
             created: &self.created,
             last_modified: &self.last_modified,
             doc: &self.doc,
+        };
+        match self.layout.and_then(|layout| layout.pieces(&self.doc)) {
+            Some(pieces) => Some(parts.render_pieces(pieces, users_url)),
+            None => parts.render(users_url),
         }
-        .render(users_url)
+    }
+}
+
+/// Where a stored document's text takes the members a read splices in (`id` after `schemas`, the manager's
+/// `$ref`), found once when the text is written ([`RenderLayout::of`]) and kept beside it: a read then copies the
+/// text in two or three pieces instead of splitting it into members again. Byte offsets into the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderLayout {
+    /// End of the leading `"schemas":[…]` member: the text starts `{"schemas":`.
+    schemas_end: u32,
+    /// The manager's reference: `(closing brace of the manager object, start, end of its id)`, the id a JSON
+    /// string without escapes.
+    manager: Option<(u32, u32, u32)>,
+}
+
+/// A stored text cut where a read splices members in.
+struct Pieces<'a> {
+    /// `{"schemas":[…]`.
+    head: &'a str,
+    /// The members after `schemas` (each with its leading comma), up to the manager's closing brace, or all of them.
+    middle: &'a str,
+    /// The manager's id and the rest of the members (from the manager's closing brace, without the object's).
+    manager: Option<(&'a str, &'a str)>,
+}
+
+impl RenderLayout {
+    /// The layout of a document's JSON text as `serde_json` wrote it; `None` for a text the read must split
+    /// (`schemas` not first, a top-level `id` or `meta`, a manager whose `$ref` goes through the reference rule).
+    pub fn of(text: &str) -> Option<Self> {
+        let offset = |piece: &str| u32::try_from(piece.as_ptr() as usize - text.as_ptr() as usize).ok();
+        let members = object_members(text)?;
+        let (&(first, schemas), rest) = members.split_first()?;
+        if first != "schemas" || rest.iter().any(|(key, _)| matches!(*key, "id" | "meta" | "schemas")) {
+            return None;
+        }
+        let schemas_end = offset(schemas)?.checked_add(u32::try_from(schemas.len()).ok()?)?;
+        let manager = rest
+            .iter()
+            .find(|(key, _)| *key == ENTERPRISE_USER_SCHEMA)
+            .map(|&(_, extension)| -> Option<Option<(u32, u32, u32)>> {
+                let Some(&(_, manager)) = object_members(extension)?.iter().find(|(key, _)| *key == "manager") else {
+                    return Some(None);
+                };
+                let members = object_members(manager)?;
+                if members.iter().any(|(key, _)| *key == "$ref") {
+                    return None;
+                }
+                let Some(&(_, value)) = members.iter().find(|(key, _)| *key == "value") else {
+                    return Some(None);
+                };
+                let id = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))?;
+                if id.is_empty() || id.contains('\\') {
+                    return None;
+                }
+                let brace = offset(manager)?.checked_add(u32::try_from(manager.len()).ok()? - 1)?;
+                Some(Some((brace, offset(id)?, offset(id)?.checked_add(u32::try_from(id.len()).ok()?)?)))
+            })
+            .unwrap_or(Some(None))?;
+        Some(Self { schemas_end, manager })
+    }
+
+    /// The layout as the store keeps it: `schemas_end[,brace,id_start,id_end]`.
+    pub fn encode(&self) -> String {
+        match self.manager {
+            None => self.schemas_end.to_string(),
+            Some((brace, start, end)) => format!("{},{brace},{start},{end}", self.schemas_end),
+        }
+    }
+
+    /// The layout [`RenderLayout::encode`] wrote; `None` for any other text.
+    pub fn decode(text: &str) -> Option<Self> {
+        let mut numbers = text.split(',').map(|n| n.parse::<u32>().ok());
+        let schemas_end = numbers.next()??;
+        let manager = match (numbers.next(), numbers.next(), numbers.next(), numbers.next()) {
+            (None, None, None, None) => None,
+            (Some(brace), Some(start), Some(end), None) => Some((brace?, start?, end?)),
+            _ => return None,
+        };
+        Some(Self { schemas_end, manager })
+    }
+
+    /// `text` cut at this layout; `None` when the layout does not fit the text (then the read splits the text).
+    fn pieces(self, text: &str) -> Option<Pieces<'_>> {
+        let bytes = text.as_bytes();
+        let schemas_end = self.schemas_end as usize;
+        let last = text.len().checked_sub(1).filter(|&last| bytes[last] == b'}')?;
+        if !text.starts_with("{\"schemas\":") || schemas_end > last || !matches!(bytes[schemas_end], b',' | b'}') {
+            return None;
+        }
+        let head = text.get(..schemas_end)?;
+        let Some((brace, start, end)) = self.manager else {
+            return Some(Pieces { head, middle: text.get(schemas_end..last)?, manager: None });
+        };
+        let (brace, start, end) = (brace as usize, start as usize, end as usize);
+        let fits = schemas_end < start
+            && start < end
+            && end < brace
+            && brace < last
+            && bytes[start - 1] == b'"'
+            && bytes[end] == b'"'
+            && bytes[brace] == b'}';
+        let id = text.get(start..end).filter(|id| fits && !id.contains(['"', '\\']))?;
+        Some(Pieces { head, middle: text.get(schemas_end..brace)?, manager: Some((id, text.get(brace..last)?)) })
     }
 }
 
@@ -101,6 +210,27 @@ struct Parts<'a> {
 }
 
 impl Parts<'_> {
+    /// [`Parts::render`] from a text already cut by its [`RenderLayout`]: the same bytes, without a split.
+    fn render_pieces(&self, pieces: Pieces<'_>, users_url: &str) -> String {
+        let mut text = String::with_capacity(self.doc.len() + users_url.len() * 2 + 256);
+        text.push_str(pieces.head);
+        text.push_str(",\"id\":");
+        let _ = write_string(&mut text, self.id);
+        text.push_str(pieces.middle);
+        if let Some((id, rest)) = pieces.manager {
+            text.push_str(",\"$ref\":\"");
+            let _ = Escaped(&mut text).write_str(users_url);
+            text.push('/');
+            text.push_str(id);
+            text.push('"');
+            text.push_str(rest);
+        }
+        text.push(',');
+        self.write_meta(&mut text, users_url);
+        text.push('}');
+        text
+    }
+
     /// What `serde_json::to_string(&record.into_scim(users_url))` gives, without a `Value`; `None` for a document
     /// this does not handle (a member it would have to move or escape).
     fn render(&self, users_url: &str) -> Option<String> {
@@ -121,9 +251,14 @@ impl Parts<'_> {
                 out.member(key, value);
             }
         }
-        out.key("meta");
-        let text = &mut out.text;
-        text.push_str("{\"resourceType\":\"User\",\"created\":");
+        out.text.push(',');
+        self.write_meta(&mut out.text, users_url);
+        Some(out.finish())
+    }
+
+    /// Appends `"meta":{…}`.
+    fn write_meta(&self, text: &mut String, users_url: &str) {
+        text.push_str("\"meta\":{\"resourceType\":\"User\",\"created\":");
         let _ = write_string(text, self.created);
         text.push_str(",\"lastModified\":");
         let _ = write_string(text, self.last_modified);
@@ -134,7 +269,6 @@ impl Parts<'_> {
         text.push_str("\",\"version\":");
         let _ = write_string(text, &etag(self.version));
         text.push('}');
-        Some(out.finish())
     }
 }
 
@@ -257,8 +391,21 @@ mod tests {
         serde_json::to_string(&record.to_scim(USERS_URL)).unwrap()
     }
 
+    /// The fast path, split and laid out: both give the same text, or the layout is `None`.
     fn fast(record: &UserRecord) -> Option<String> {
-        StoredUser::from_record(record).unwrap().render_from_text(USERS_URL)
+        let mut stored = StoredUser::from_record(record).unwrap();
+        let split = stored.render_from_text(USERS_URL);
+        stored.layout = RenderLayout::of(&stored.doc);
+        if stored.layout.is_some() {
+            assert_eq!(stored.render_from_text(USERS_URL), split, "laid out as split: {}", stored.doc);
+        }
+        split
+    }
+
+    fn laid_out(record: &UserRecord) -> StoredUser {
+        let mut stored = StoredUser::from_record(record).unwrap();
+        stored.layout = RenderLayout::of(&stored.doc);
+        stored
     }
 
     #[test]
@@ -274,6 +421,9 @@ mod tests {
         }
         let okta = record(Value::Object(body));
         assert_eq!(fast(&okta).as_deref(), Some(slow(&okta).as_str()));
+        let stored = laid_out(&okta);
+        assert!(stored.layout.is_some_and(|layout| layout.manager.is_some()), "Okta's user is laid out");
+        assert_eq!(stored.render_from_text(USERS_URL), Some(slow(&okta)));
         let reparsed: Value = serde_json::from_str(&fast(&okta).unwrap()).unwrap();
         assert_eq!(reparsed, okta.to_scim(USERS_URL));
     }
@@ -325,9 +475,10 @@ mod tests {
                 ENTERPRISE_USER_SCHEMA: {"department": "R&D", "manager": manager},
             }));
             for users_url in [USERS_URL, "http://127.0.0.1:8080/scim/v2/Users", "https://a\"b\\c.example/Users"] {
-                let stored = StoredUser::from_record(&user).unwrap();
                 let expected = serde_json::to_string(&user.to_scim(users_url)).unwrap();
-                assert_eq!(stored.render_from_text(users_url).as_deref(), Some(expected.as_str()), "{manager}");
+                for stored in [StoredUser::from_record(&user).unwrap(), laid_out(&user)] {
+                    assert_eq!(stored.render_from_text(users_url).as_deref(), Some(expected.as_str()), "{manager}");
+                }
             }
         }
     }
@@ -343,6 +494,70 @@ mod tests {
         assert_eq!(stored.render_from_text(USERS_URL), None);
         let rendered: Value = serde_json::from_str(&stored.clone().render(USERS_URL).unwrap()).unwrap();
         assert_eq!(rendered["id"], json!(user.id));
+    }
+
+    #[test]
+    fn a_layout_is_kept_only_for_what_it_can_render() {
+        let with_manager = |manager: Value| {
+            laid_out(&record(json!({
+                "schemas": [crate::scim::schema::USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+                "userName": "bob@example.com",
+                ENTERPRISE_USER_SCHEMA: {"department": "R&D", "manager": manager},
+            })))
+            .layout
+        };
+        assert!(with_manager(json!({"value": "m-1"})).is_some_and(|l| l.manager.is_some()));
+        assert!(with_manager(json!({"displayName": "Ada"})).is_some_and(|l| l.manager.is_none()));
+        // The reference rule renders these: no layout, the read splits.
+        assert_eq!(with_manager(json!({"value": "m-1", "$ref": "https://elsewhere.example/Users/m-1"})), None);
+        assert_eq!(with_manager(json!({"value": "a \"quoted\" id"})), None);
+        assert_eq!(with_manager(json!({"value": ""})), None);
+        for text in [
+            r#"{"userName":"x","schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]}"#,
+            r#"{"schemas":[],"id":"spoofed"}"#,
+            r#"{"schemas":[],"meta":{}}"#,
+            r#"{"schemas":[], "userName":"not compact"}"#,
+            "[]",
+        ] {
+            assert_eq!(RenderLayout::of(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn layouts_read_back_as_written_and_nothing_else_reads_as_one() {
+        for layout in [
+            RenderLayout { schemas_end: 61, manager: None },
+            RenderLayout { schemas_end: 61, manager: Some((900, 880, 899)) },
+        ] {
+            assert_eq!(RenderLayout::decode(&layout.encode()), Some(layout));
+        }
+        for text in ["", ",", "61,", "61,1,2", "61,1,2,3,4", "-1", "61,a,2,3", "4294967296"] {
+            assert_eq!(RenderLayout::decode(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_layout_that_does_not_fit_its_text_is_not_used() {
+        let user = |department: &str| {
+            record(json!({
+                "schemas": [crate::scim::schema::USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+                "userName": "bob@example.com",
+                ENTERPRISE_USER_SCHEMA: {"department": department, "manager": {"value": "m-1"}},
+            }))
+        };
+        let (short, long) = (user("R&D"), user("Research and development"));
+        let mut stored = StoredUser::from_record(&long).unwrap();
+        stored.layout = RenderLayout::of(&StoredUser::from_record(&short).unwrap().doc);
+        assert!(stored.layout.is_some_and(|layout| layout.pieces(&stored.doc).is_none()));
+        assert_eq!(stored.render_from_text(USERS_URL), Some(slow(&long)));
+        // Offsets past the text, or onto bytes that are not where the layout says, are refused too.
+        for layout in [
+            RenderLayout { schemas_end: 10_000, manager: None },
+            RenderLayout { schemas_end: 3, manager: None },
+            RenderLayout { schemas_end: stored.layout.unwrap().schemas_end, manager: Some((10_000, 9_000, 9_001)) },
+        ] {
+            assert!(layout.pieces(&stored.doc).is_none(), "{layout:?}");
+        }
     }
 
     fn text() -> impl Strategy<Value = String> {

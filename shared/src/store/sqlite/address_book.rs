@@ -63,7 +63,7 @@ impl AddressBookStore for SqliteStore {
     async fn directory_users(&self, directory: &str) -> Result<Vec<UserRecord>, StoreError> {
         query_users(
             &self.lock(),
-            "SELECT id, version, created, last_modified, doc FROM users WHERE directory = ?1 ORDER BY id",
+            "SELECT id, version, created, last_modified, doc, render_layout FROM users WHERE directory = ?1 ORDER BY id",
             params![directory],
         )
     }
@@ -85,7 +85,7 @@ impl AddressBookStore for SqliteStore {
         for id in ids {
             users.extend(query_users(
                 &tx,
-                "SELECT id, version, created, last_modified, doc FROM users WHERE directory = ?1 AND id = ?2",
+                "SELECT id, version, created, last_modified, doc, render_layout FROM users WHERE directory = ?1 AND id = ?2",
                 params![directory, id],
             )?);
         }

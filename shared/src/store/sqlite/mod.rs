@@ -9,7 +9,7 @@ use super::{
 };
 use crate::auth::{Credential, KeyHash, KeyRecord};
 use crate::scim::manager::display_name_key;
-use crate::scim::stored::StoredUser;
+use crate::scim::stored::{RenderLayout, StoredUser};
 use crate::scim::user::{UserDoc, UserRecord, user_name_key};
 use async_trait::async_trait;
 use rusqlite::config::DbConfig;
@@ -28,8 +28,9 @@ mod users;
 
 /// 2: `users.display_name_key` and its index (manager links). 3: `companies`, `directories.company`, `sessions`.
 /// 4: `user_writes` (which users the latest writes changed, for the address book). 5: `users.user_name_key` is the
-/// identity key ([`user_name_key`]). 6: `users` is a rowid table ([`users_table`]).
-const SCHEMA_VERSION: i64 = 6;
+/// identity key ([`user_name_key`]). 6: `users` is a rowid table ([`users_table`]). 7: `users.render_layout`, written
+/// with every document (a build before 7 would write documents without it, so it may not open the file).
+const SCHEMA_VERSION: i64 = 7;
 
 /// How many of a directory's latest user writes `user_writes` keeps: an address book that fell further behind
 /// re-reads the directory.
@@ -59,6 +60,7 @@ macro_rules! users_table {
     last_modified TEXT NOT NULL,
     doc           TEXT NOT NULL,
     display_name_key TEXT,
+    render_layout TEXT,
     UNIQUE (directory, id),
     UNIQUE (directory, user_name_key)
 );
@@ -277,6 +279,7 @@ impl SqliteStore {
             rekey_user_names(&connection)?;
         }
         move_users_to_rowid_table(&connection)?;
+        add_column(&connection, "users", "render_layout", "TEXT")?;
         connection.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
         Ok(Self { connection: Mutex::new(connection), writes: Default::default(), _checkpointer: None, map: None })
     }
@@ -359,8 +362,8 @@ fn execute(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusql
 
 /// A key hash column: 64 hex digits, else the row is corrupt (an error, never a stand-in value).
 fn hash_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<KeyHash> {
-    let text: String = row.get(index)?;
-    KeyHash::from_hex(&text).ok_or_else(|| {
+    let text = row.get_ref(index)?.as_str()?;
+    KeyHash::from_hex(text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             index,
             rusqlite::types::Type::Text,
@@ -397,7 +400,7 @@ fn check_credential(conn: &Connection, credential: &Credential) -> Result<(), St
 macro_rules! checked_user_sql {
     ($column:literal) => {
         concat!(
-            "SELECT k.hash, k.revoked IS NOT NULL, u.id, u.version, u.created, u.last_modified, u.doc ",
+            "SELECT k.hash, k.revoked IS NOT NULL, u.id, u.version, u.created, u.last_modified, u.doc, u.render_layout ",
             "FROM access_keys AS k LEFT JOIN users AS u ON u.directory = k.directory AND u.",
             $column,
             " = ?3 WHERE k.directory = ?1 AND k.id = ?2"
@@ -462,7 +465,7 @@ fn index_key(index: u64) -> i64 {
     i64::try_from(index).unwrap_or(i64::MAX)
 }
 
-const USER_COLUMNS: &str = "id, version, created, last_modified, doc";
+const USER_COLUMNS: &str = "id, version, created, last_modified, doc, render_layout";
 
 /// The user whose [`USER_COLUMNS`] start at column `first` of `row`, its document left as text.
 fn stored_user_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StoredUser> {
@@ -472,6 +475,8 @@ fn stored_user_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Sto
         created: row.get(first + 2)?,
         last_modified: row.get(first + 3)?,
         doc: row.get(first + 4)?,
+        // Written beside `doc` by every write since schema 7; a layout that does not fit its text is not used.
+        layout: row.get_ref(first + 5)?.as_str_or_null()?.and_then(RenderLayout::decode),
     })
 }
 

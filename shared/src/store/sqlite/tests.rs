@@ -240,6 +240,67 @@ async fn version_5_databases_move_users_to_a_rowid_table() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// Every write keeps the document's render layout beside it, and a read hands it out with the text; a database
+/// written before schema 7 gets the column, its users read without a layout (and render the same) until written.
+#[tokio::test]
+async fn version_6_databases_get_render_layouts_as_users_are_written() {
+    use crate::scim::stored::RenderLayout;
+    use crate::scim::user::UserRecord;
+    use crate::store::contract::user;
+    use crate::store::{AdminStore, UserStore};
+    let dir = std::env::temp_dir().join(format!("fd-sqlite-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("db.sqlite3");
+    let (directory, issued, credential) = tenant("Old");
+    let ada = UserRecord::new(user("ada@example.com"));
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        let column = "    render_layout TEXT,\n";
+        assert!(super::SCHEMA.contains(column));
+        old.execute_batch(&super::SCHEMA.replace(column, "")).unwrap();
+        old.execute_batch(
+            "ALTER TABLE directories ADD COLUMN company TEXT REFERENCES companies(short_key);
+             ALTER TABLE directories ADD COLUMN users_version INTEGER NOT NULL DEFAULT 0;",
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO directories (id, name, created) VALUES (?1, 'Old', ?2)",
+            [&directory.id, &directory.created],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO users (directory, id, user_name_key, version, created, last_modified, doc, display_name_key)
+                 VALUES (?1, ?2, 'ada@example.com', 1, ?3, ?3, ?4, '')",
+            rusqlite::params![directory.id, ada.id, ada.created, ada.doc.json_text().unwrap()],
+        )
+        .unwrap();
+        old.pragma_update(None, "user_version", 6).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    store.create_key(&issued.record).await.unwrap();
+    let users_url = "https://directory.example/scim/v2/Users";
+    let before = store.get_stored_user(&credential, &ada.id).await.unwrap();
+    assert_eq!(before.layout, None, "written before schema 7");
+    let expected = serde_json::to_string(&ada.to_scim(users_url)).unwrap();
+    assert_eq!(before.render(users_url).unwrap(), expected);
+
+    let next = ada.successor(user("ada@example.com"));
+    store.replace_user(&credential, &ada, &next).await.unwrap();
+    let after = store.get_stored_user(&credential, &next.id).await.unwrap();
+    assert_eq!(after.layout, RenderLayout::of(next.doc.json_text().unwrap()));
+    assert!(after.layout.is_some());
+    assert_eq!(after.render(users_url).unwrap(), serde_json::to_string(&next.to_scim(users_url)).unwrap());
+
+    let grace = UserRecord::new(user("grace@example.com"));
+    store.create_user(&credential, &grace).await.unwrap();
+    let found = store.find_stored_user_by_user_name(&credential, "GRACE@example.com").await.unwrap().unwrap();
+    assert!(found.layout.is_some(), "a created user is laid out");
+    let version: i64 = store.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, super::SCHEMA_VERSION);
+    drop(store);
+    std::fs::remove_dir_all(dir).ok();
+}
+
 /// A directory, an access key to it and the credential that key presents (nothing stored yet).
 fn tenant(name: &str) -> (crate::store::Directory, crate::auth::IssuedKey, crate::auth::Credential) {
     let directory = crate::store::Directory {

@@ -161,8 +161,8 @@ impl UserStore for SqliteStore {
             let inserted = execute(
                 tx,
                 "INSERT INTO users (directory, id, user_name_key, external_id, version, created, last_modified, doc,
-                                    display_name_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                    display_name_key, render_layout)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 row.columns(&credential),
             );
             match inserted {
@@ -190,7 +190,7 @@ impl UserStore for SqliteStore {
             // rewrites its index entry even when the value is the same, one more page written per index.
             let stored = tx
                 .prepare_cached(
-                    "UPDATE users SET version = ?3, last_modified = ?4, doc = ?5
+                    "UPDATE users SET version = ?3, last_modified = ?4, doc = ?5, render_layout = ?7
                      WHERE directory = ?1 AND id = ?2 AND version = ?6
                      RETURNING rowid, user_name_key, external_id, display_name_key",
                 )
@@ -201,7 +201,8 @@ impl UserStore for SqliteStore {
                         row.version,
                         row.last_modified,
                         row.doc,
-                        previous_version
+                        previous_version,
+                        row.render_layout
                     ];
                     stmt.query_row(params, |r| Ok((r.get::<_, i64>(0)?, StoredKeys::from_row(r, 1)?))).optional()
                 })
@@ -308,6 +309,8 @@ struct UserRow {
     last_modified: String,
     doc: String,
     display_name_key: String,
+    /// Where `doc` takes the members a read splices in ([`RenderLayout`]), encoded.
+    render_layout: Option<String>,
 }
 
 impl UserRow {
@@ -321,12 +324,13 @@ impl UserRow {
             last_modified: user.last_modified.clone(),
             doc: doc_json(user)?,
             display_name_key: user.doc.display_name_key(),
+            render_layout: user.doc.json_text().ok().and_then(RenderLayout::of).map(|layout| layout.encode()),
         })
     }
 
-    /// The row's columns in the order of `INSERT INTO users`, as its parameters `?1` to `?9`, in the credential's
+    /// The row's columns in the order of `INSERT INTO users`, as its parameters `?1` to `?10`, in the credential's
     /// directory.
-    fn columns<'r>(&'r self, credential: &'r Credential) -> [&'r dyn rusqlite::ToSql; 9] {
+    fn columns<'r>(&'r self, credential: &'r Credential) -> [&'r dyn rusqlite::ToSql; 10] {
         [
             &credential.directory,
             &self.id,
@@ -337,6 +341,7 @@ impl UserRow {
             &self.last_modified,
             &self.doc,
             &self.display_name_key,
+            &self.render_layout,
         ]
     }
 }
