@@ -38,7 +38,7 @@ impl StoredUser {
             created: record.created.clone(),
             last_modified: record.last_modified.clone(),
             doc: record.doc.json_text()?.to_owned(),
-            layout: None,
+            layout: record.doc.render_layout(),
         })
     }
 
@@ -190,14 +190,18 @@ impl RenderLayout {
 /// text is the one the store was given: [`super::user::UserDoc::json_text`]). `None` for a document the fast path
 /// does not handle; the caller then renders the record through a `Value`.
 pub fn render_record(record: &UserRecord, users_url: &str) -> Option<String> {
-    Parts {
+    let doc = record.doc.json_text().ok()?;
+    let parts = Parts {
         id: &record.id,
         version: record.version,
         created: &record.created,
         last_modified: &record.last_modified,
-        doc: record.doc.json_text().ok()?,
+        doc,
+    };
+    match record.doc.render_layout().and_then(|layout| layout.pieces(doc)) {
+        Some(pieces) => Some(parts.render_pieces(pieces, users_url)),
+        None => parts.render(users_url),
     }
-    .render(users_url)
 }
 
 /// A user's stored fields, borrowed.
@@ -394,6 +398,8 @@ mod tests {
     /// The fast path, split and laid out: both give the same text, or the layout is `None`.
     fn fast(record: &UserRecord) -> Option<String> {
         let mut stored = StoredUser::from_record(record).unwrap();
+        assert_eq!(stored.layout, RenderLayout::of(&stored.doc), "the record's layout is its text's");
+        stored.layout = None;
         let split = stored.render_from_text(USERS_URL);
         stored.layout = RenderLayout::of(&stored.doc);
         if stored.layout.is_some() {
@@ -436,6 +442,7 @@ mod tests {
             "name": {"givenName": "Bob \"B\" \u{e9}"},
             ENTERPRISE_USER_SCHEMA: {"manager": {"displayName": "Ada", "value": "m-1"}},
         }));
+        assert!(user.doc.render_layout().is_some());
         assert_eq!(render_record(&user, USERS_URL), Some(slow(&user)));
     }
 
@@ -476,7 +483,8 @@ mod tests {
             }));
             for users_url in [USERS_URL, "http://127.0.0.1:8080/scim/v2/Users", "https://a\"b\\c.example/Users"] {
                 let expected = serde_json::to_string(&user.to_scim(users_url)).unwrap();
-                for stored in [StoredUser::from_record(&user).unwrap(), laid_out(&user)] {
+                let split = StoredUser { layout: None, ..StoredUser::from_record(&user).unwrap() };
+                for stored in [split, laid_out(&user)] {
                     assert_eq!(stored.render_from_text(users_url).as_deref(), Some(expected.as_str()), "{manager}");
                 }
             }
@@ -486,7 +494,7 @@ mod tests {
     #[test]
     fn documents_the_fast_path_does_not_handle_render_the_slow_way() {
         let user = record(json!({"schemas": [crate::scim::schema::USER_SCHEMA], "userName": "eve@example.com"}));
-        let mut stored = StoredUser::from_record(&user).unwrap();
+        let mut stored = StoredUser { layout: None, ..StoredUser::from_record(&user).unwrap() };
         stored.doc = r#"{"user\u004eame":"eve@example.com"}"#.into();
         assert_eq!(stored.render_from_text(USERS_URL), None);
         assert!(stored.clone().render(USERS_URL).unwrap().contains("\"userName\":\"eve@example.com\""));

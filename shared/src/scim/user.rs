@@ -6,6 +6,7 @@
 
 use super::error::ScimError;
 use super::schema::{AttrType, AttributeDef, Mutability, SchemaDef, USER, USER_SCHEMA, user_attribute, user_extension};
+use super::stored::RenderLayout;
 use serde_json::{Map, Value};
 
 /// Upper bound on the length of any single string value, in bytes.
@@ -19,6 +20,8 @@ pub struct UserDoc {
     attributes: Map<String, Value>,
     /// The attributes as JSON text, written once for the store and the response alike ([`UserDoc::json_text`]).
     text: std::sync::OnceLock<String>,
+    /// Where that text takes the members a read splices in, found once ([`UserDoc::render_layout`]).
+    layout: std::sync::OnceLock<Option<RenderLayout>>,
 }
 
 impl PartialEq for UserDoc {
@@ -180,6 +183,12 @@ impl UserDoc {
         Ok(self.text.get_or_init(|| text))
     }
 
+    /// The [`RenderLayout`] of [`UserDoc::json_text`], found at the first call only: a write's store and its
+    /// response share it. `None` for a text a read must split.
+    pub fn render_layout(&self) -> Option<RenderLayout> {
+        *self.layout.get_or_init(|| self.json_text().ok().and_then(RenderLayout::of))
+    }
+
     /// Consumes the document into its attribute map.
     pub fn into_attributes(self) -> Map<String, Value> {
         self.attributes
@@ -192,7 +201,7 @@ impl UserDoc {
 
     /// A document of these attributes, its text not written yet.
     fn of(attributes: Map<String, Value>) -> Self {
-        UserDoc { attributes, text: std::sync::OnceLock::new() }
+        UserDoc { attributes, text: std::sync::OnceLock::new(), layout: std::sync::OnceLock::new() }
     }
 
     /// Keeps `attribute` from `previous` when this document does not assert it (PUT semantics for `active` and
@@ -202,6 +211,7 @@ impl UserDoc {
             if let Some(v) = previous.attributes.get(attribute) {
                 self.attributes.insert(attribute.into(), v.clone());
                 self.text = std::sync::OnceLock::new();
+                self.layout = std::sync::OnceLock::new();
             }
         }
     }
@@ -499,6 +509,7 @@ mod tests {
     fn the_json_text_is_the_attributes_and_follows_what_is_inherited() {
         let mut doc = UserDoc::from_request(valid()).unwrap();
         assert_eq!(doc.json_text().unwrap(), serde_json::to_string(doc.attributes()).unwrap());
+        assert!(doc.render_layout().is_some());
         let previous =
             UserDoc::from_request(json!({"schemas": [USER_SCHEMA], "userName": "a@example.com", "externalId": "x-1"}))
                 .unwrap();
@@ -506,6 +517,7 @@ mod tests {
         let text: Value = serde_json::from_str(doc.json_text().unwrap()).unwrap();
         assert_eq!(text["externalId"], json!("x-1"));
         assert_eq!(doc.json_text().unwrap(), serde_json::to_string(doc.attributes()).unwrap());
+        assert_eq!(doc.render_layout(), RenderLayout::of(doc.json_text().unwrap()));
     }
 
     #[test]

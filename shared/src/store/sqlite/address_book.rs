@@ -25,7 +25,7 @@ impl AddressBookStore for SqliteStore {
             .map_err(backend)
     }
 
-    /// One shard per directory: its `users_version`, and the ids of the writes since `known` from `user_writes`
+    /// One shard per directory: its users version ([`super::USERS_VERSION`]), and the ids of the writes since `known` from `user_writes`
     /// while it still has them.
     async fn users_versions(
         &self,
@@ -37,8 +37,8 @@ impl AddressBookStore for SqliteStore {
         let mut versions = Vec::with_capacity(directories.len());
         for (i, directory) in directories.iter().enumerate() {
             let writes: Option<i64> = tx
-                .prepare_cached("SELECT users_version FROM directories WHERE id = ?1")
-                .and_then(|mut stmt| stmt.query_row(params![directory], |r| r.get(0)).optional())
+                .prepare_cached(super::USERS_VERSION)
+                .and_then(|mut stmt| stmt.query_row(params![directory], |r| r.get(0)))
                 .map_err(backend)?;
             let writes = writes.unwrap_or(0);
             let seen = known.get(i).and_then(|k| k.shards.first()).map(|s| s.writes);

@@ -29,7 +29,8 @@ mod users;
 /// 2: `users.display_name_key` and its index (manager links). 3: `companies`, `directories.company`, `sessions`.
 /// 4: `user_writes` (which users the latest writes changed, for the address book). 5: `users.user_name_key` is the
 /// identity key ([`user_name_key`]). 6: `users` is a rowid table ([`users_table`]). 7: `users.render_layout`, written
-/// with every document (a build before 7 would write documents without it, so it may not open the file).
+/// with every document, and the users version read from `user_writes` ([`USERS_VERSION`]); a build before 7 would
+/// write documents without a layout and count from a version no longer kept, so it may not open the file.
 const SCHEMA_VERSION: i64 = 7;
 
 /// How many of a directory's latest user writes `user_writes` keeps: an address book that fell further behind
@@ -613,15 +614,21 @@ fn add_column(conn: &Connection, table: &str, column: &str, definition: &str) ->
     Ok(())
 }
 
+/// A directory's users version: the sequence number of its latest write in `user_writes`, which always keeps the
+/// latest ([`USER_WRITES_KEPT`]); `directories.users_version` for a directory written before schema 7, which
+/// counted there (it is no longer updated: a write then changed one more row, and page, per batch). `NULL` for an
+/// unknown directory.
+const USERS_VERSION: &str = "SELECT coalesce((SELECT max(seq) FROM user_writes WHERE directory = ?1),
+                                              (SELECT users_version FROM directories WHERE id = ?1))";
+
 /// Counts a write of `user_id` in the directory's users version and logs it in `user_writes` (inside every user
 /// write's transaction), forgetting writes older than the last [`USER_WRITES_KEPT`].
 fn bump_users_version(tx: &Connection, directory: &str, user_id: &str) -> Result<(), StoreError> {
-    let seq: i64 = tx
-        .prepare_cached(
-            "UPDATE directories SET users_version = users_version + 1 WHERE id = ?1 RETURNING users_version",
-        )
+    let latest: Option<i64> = tx
+        .prepare_cached(USERS_VERSION)
         .and_then(|mut stmt| stmt.query_row(params![directory], |r| r.get(0)))
         .map_err(backend)?;
+    let seq = latest.unwrap_or(0) + 1;
     run(tx, "INSERT INTO user_writes (directory, seq, user_id) VALUES (?1, ?2, ?3)", params![directory, seq, user_id])?;
     if seq % 256 == 0 {
         run(

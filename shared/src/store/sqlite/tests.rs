@@ -355,6 +355,37 @@ async fn concurrent_writes_share_a_commit_and_fail_alone() {
     assert_eq!(writes_after - writes_before, 3);
 }
 
+/// A directory whose writes were counted in `directories.users_version` (before schema 7) counts on from there,
+/// whether or not `user_writes` still has its latest writes; an address book that saw the old count sees only
+/// the new writes.
+#[tokio::test]
+async fn the_users_version_counts_on_from_the_directory_row() {
+    use crate::scim::user::UserRecord;
+    use crate::store::contract::user;
+    use crate::store::{AddressBookStore, UserStore};
+    for logged in [false, true] {
+        let store = SqliteStore::in_memory().unwrap();
+        let credential = directory_with_key(&store).await;
+        let directory = credential.directory.clone();
+        {
+            let conn = store.lock();
+            conn.execute("UPDATE directories SET users_version = 41 WHERE id = ?1", [&directory]).unwrap();
+            if logged {
+                conn.execute("INSERT INTO user_writes VALUES (?1, 41, 'earlier')", [&directory]).unwrap();
+            }
+        }
+        let known = store.users_versions(std::slice::from_ref(&directory), &[]).await.unwrap();
+        assert_eq!(known[0].shards[0].writes, 41, "logged: {logged}");
+        let ada = UserRecord::new(user("ada@example.com"));
+        store.create_user(&credential, &ada).await.unwrap();
+        let now = store.users_versions(std::slice::from_ref(&directory), &known).await.unwrap();
+        assert_eq!(now[0].shards[0].writes, 42, "logged: {logged}");
+        assert_eq!(now[0].shards[0].recent, std::slice::from_ref(&ada.id), "logged: {logged}");
+        let unknown = store.users_versions(&[crate::auth::new_id()], &[]).await.unwrap();
+        assert_eq!(unknown[0].shards[0].writes, 0);
+    }
+}
+
 /// The writer that leads a batch may be cancelled while it waits for others to join: the batch still runs when its
 /// future is dropped, and a writer that joined it is answered.
 #[tokio::test]

@@ -324,7 +324,7 @@ impl UserRow {
             last_modified: user.last_modified.clone(),
             doc: doc_json(user)?,
             display_name_key: user.doc.display_name_key(),
-            render_layout: user.doc.json_text().ok().and_then(RenderLayout::of).map(|layout| layout.encode()),
+            render_layout: user.doc.render_layout().map(|layout| layout.encode()),
         })
     }
 
