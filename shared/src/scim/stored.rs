@@ -69,17 +69,14 @@ impl StoredUser {
 
     /// The fast path of [`StoredUser::render`]: `None` for a document it does not handle.
     fn render_from_text(&self, users_url: &str) -> Option<String> {
-        let parts = Parts {
+        Parts {
             id: &self.id,
             version: self.version,
             created: &self.created,
             last_modified: &self.last_modified,
             doc: &self.doc,
-        };
-        match self.layout.and_then(|layout| layout.pieces(&self.doc)) {
-            Some(pieces) => Some(parts.render_pieces(pieces, users_url)),
-            None => parts.render(users_url),
         }
+        .render_laid_out(self.layout, users_url)
     }
 }
 
@@ -190,18 +187,14 @@ impl RenderLayout {
 /// text is the one the store was given: [`super::user::UserDoc::json_text`]). `None` for a document the fast path
 /// does not handle; the caller then renders the record through a `Value`.
 pub fn render_record(record: &UserRecord, users_url: &str) -> Option<String> {
-    let doc = record.doc.json_text().ok()?;
-    let parts = Parts {
+    Parts {
         id: &record.id,
         version: record.version,
         created: &record.created,
         last_modified: &record.last_modified,
-        doc,
-    };
-    match record.doc.render_layout().and_then(|layout| layout.pieces(doc)) {
-        Some(pieces) => Some(parts.render_pieces(pieces, users_url)),
-        None => parts.render(users_url),
+        doc: record.doc.json_text().ok()?,
     }
+    .render_laid_out(record.doc.render_layout(), users_url)
 }
 
 /// A user's stored fields, borrowed.
@@ -214,6 +207,14 @@ struct Parts<'a> {
 }
 
 impl Parts<'_> {
+    /// [`Parts::render`], from the pieces `layout` cuts the text into when it fits the text.
+    fn render_laid_out(&self, layout: Option<RenderLayout>, users_url: &str) -> Option<String> {
+        match layout.and_then(|layout| layout.pieces(self.doc)) {
+            Some(pieces) => Some(self.render_pieces(pieces, users_url)),
+            None => self.render(users_url),
+        }
+    }
+
     /// [`Parts::render`] from a text already cut by its [`RenderLayout`]: the same bytes, without a split.
     fn render_pieces(&self, pieces: Pieces<'_>, users_url: &str) -> String {
         let mut text = String::with_capacity(self.doc.len() + users_url.len() * 2 + 256);
