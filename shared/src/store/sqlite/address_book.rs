@@ -25,8 +25,8 @@ impl AddressBookStore for SqliteStore {
             .map_err(backend)
     }
 
-    /// One shard per directory: its users version ([`super::USERS_VERSION`]), and the ids of the writes since `known` from `user_writes`
-    /// while it still has them.
+    /// One shard per directory: its users version ([`super::USERS_VERSION`]), and the ids of the writes since
+    /// `known` from `user_writes` while it still has them.
     async fn users_versions(
         &self,
         directories: &[String],
@@ -63,7 +63,8 @@ impl AddressBookStore for SqliteStore {
     async fn directory_users(&self, directory: &str) -> Result<Vec<UserRecord>, StoreError> {
         query_users(
             &self.lock(),
-            "SELECT id, version, created, last_modified, doc, render_layout FROM users WHERE directory = ?1 ORDER BY id",
+            "SELECT id, version, created, last_modified, doc, render_layout FROM users
+             WHERE directory = ?1 ORDER BY id",
             params![directory],
         )
     }
@@ -85,7 +86,8 @@ impl AddressBookStore for SqliteStore {
         for id in ids {
             users.extend(query_users(
                 &tx,
-                "SELECT id, version, created, last_modified, doc, render_layout FROM users WHERE directory = ?1 AND id = ?2",
+                "SELECT id, version, created, last_modified, doc, render_layout FROM users
+                 WHERE directory = ?1 AND id = ?2",
                 params![directory, id],
             )?);
         }

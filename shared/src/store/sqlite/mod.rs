@@ -401,7 +401,8 @@ fn check_credential(conn: &Connection, credential: &Credential) -> Result<(), St
 macro_rules! checked_user_sql {
     ($column:literal) => {
         concat!(
-            "SELECT k.hash, k.revoked IS NOT NULL, u.id, u.version, u.created, u.last_modified, u.doc, u.render_layout ",
+            "SELECT k.hash, k.revoked IS NOT NULL, ",
+            "u.id, u.version, u.created, u.last_modified, u.doc, u.render_layout ",
             "FROM access_keys AS k LEFT JOIN users AS u ON u.directory = k.directory AND u.",
             $column,
             " = ?3 WHERE k.directory = ?1 AND k.id = ?2"
