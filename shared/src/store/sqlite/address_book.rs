@@ -61,12 +61,8 @@ impl AddressBookStore for SqliteStore {
     }
 
     async fn directory_users(&self, directory: &str) -> Result<Vec<UserRecord>, StoreError> {
-        query_users(
-            &self.lock(),
-            "SELECT id, version, created, last_modified, doc, render_layout FROM users
-             WHERE directory = ?1 ORDER BY id",
-            params![directory],
-        )
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 ORDER BY id");
+        query_users(&self.lock(), &sql, params![directory])
     }
 
     /// One shard: the whole directory.
@@ -82,14 +78,10 @@ impl AddressBookStore for SqliteStore {
     async fn users_by_id(&self, directory: &str, ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
         let conn = self.lock();
         let tx = Tx::read(&conn)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE directory = ?1 AND id = ?2");
         let mut users = Vec::with_capacity(ids.len());
         for id in ids {
-            users.extend(query_users(
-                &tx,
-                "SELECT id, version, created, last_modified, doc, render_layout FROM users
-                 WHERE directory = ?1 AND id = ?2",
-                params![directory, id],
-            )?);
+            users.extend(query_users(&tx, &sql, params![directory, id])?);
         }
         tx.commit()?;
         Ok(users)
