@@ -48,54 +48,54 @@ impl UserDoc {
     }
 
     /// Validates a request body as a full User representation (POST and PUT).
+    ///
+    /// The body's maps are checked and canonicalised in place: a member keeps its entry (and its name's hash)
+    /// unless the schema spells its name differently or it is unassigned, so a document as Okta sends it is
+    /// validated without being rebuilt.
     pub fn from_request(body: Value) -> Result<Self, ScimError> {
-        let Value::Object(input) = body else {
+        let Value::Object(mut doc) = body else {
             return Err(ScimError::invalid_syntax("The request body must be a JSON object."));
         };
-        let declared = declared_schemas(&input)?;
-        let mut doc = Map::with_capacity(input.len() + 1);
+        let declared = declared_schemas(&doc)?;
         let mut seen_extensions = Vec::new();
-        for (key, value) in input {
+        let mut renames = Renames::default();
+        for (index, (key, value)) in doc.iter_mut().enumerate() {
             if key.eq_ignore_ascii_case("schemas") {
+                // Rebuilt below from what the document holds.
+                *value = Value::Null;
                 continue;
             }
-            if let Some(ext) = user_extension(&key) {
+            if let Some(ext) = user_extension(key) {
                 if !declared.iter().any(|d| d.eq_ignore_ascii_case(ext.id)) {
                     return Err(ScimError::invalid_value(format!(
                         "Attributes of {} are present but the schema is not listed in \"schemas\".",
                         ext.id
                     )));
                 }
-                if let Some(ext_doc) = validate_extension(ext, value)? {
-                    insert_unique(&mut doc, ext.id, Value::Object(ext_doc))?;
+                validate_extension(ext, value)?;
+                if !value.is_null() {
+                    renames.note(index, key, ext.id);
                     seen_extensions.push(ext.id);
                 }
                 continue;
             }
-            if key.starts_with("urn:") && !declared.iter().any(|d| d.eq_ignore_ascii_case(&key)) {
+            if key.starts_with("urn:") && !declared.iter().any(|d| d.eq_ignore_ascii_case(key)) {
                 return Err(ScimError::invalid_value(format!(
                     "Attribute {key} names a schema that is not listed in \"schemas\"."
                 )));
             }
-            match user_attribute(&key) {
-                Some(def) => {
-                    if def.mutability == Mutability::ReadOnly || def.mutability == Mutability::WriteOnly {
-                        // RFC 7643 §7: read-only values sent by a client are ignored; the write-only password is
-                        // accepted but never stored (sign-in goes through the identity provider).
-                        check_value(def, value, def.name)?;
-                        continue;
-                    }
-                    if let Some(clean) = check_value(def, value, def.name)? {
-                        insert_unique(&mut doc, def.name, clean)?;
-                    }
+            if let Some(def) = user_attribute(key) {
+                check_value(def, value, def.name)?;
+                if def.mutability == Mutability::ReadOnly || def.mutability == Mutability::WriteOnly {
+                    // RFC 7643 §7: read-only values sent by a client are ignored; the write-only password is
+                    // accepted but never stored (sign-in goes through the identity provider).
+                    *value = Value::Null;
                 }
-                None => {
-                    if !value.is_null() {
-                        insert_unique(&mut doc, &key, value)?;
-                    }
-                }
+                renames.note(index, key, def.name);
             }
         }
+        check_unique_names(&doc)?;
+        renames.apply(&mut doc);
         // `schemas`: the core User schema first, then every extension actually present, then other declared URNs
         // (custom extensions kept as sent).
         let mut schemas = vec![Value::String(USER_SCHEMA.into())];
@@ -336,37 +336,87 @@ fn fits_when_written(value: &impl serde::Serialize, limit: usize) -> bool {
     serde_json::to_writer(Counter { written: 0, limit }, value).is_ok()
 }
 
-fn insert_unique(map: &mut Map<String, Value>, key: &str, value: Value) -> Result<(), ScimError> {
-    if map.keys().any(|k| k.eq_ignore_ascii_case(key)) {
-        return Err(ScimError::invalid_syntax(format!("Attribute \"{key}\" appears more than once.")));
+/// The members of one object whose names the schema spells otherwise: renamed once the object is checked, so
+/// that an object sent in the schema's spelling (nearly every one) is never rebuilt.
+#[derive(Default)]
+struct Renames(Vec<(usize, &'static str)>);
+
+impl Renames {
+    /// Notes that the member at `index`, named `sent`, is named `canonical`.
+    fn note(&mut self, index: usize, sent: &str, canonical: &'static str) {
+        if sent != canonical {
+            self.0.push((index, canonical));
+        }
     }
-    map.insert(key.to_string(), value);
+
+    /// Renames the noted members and removes the unassigned ones (`null`: sent as such, or emptied by the
+    /// checks), keeping the members' order.
+    fn apply(self, members: &mut Map<String, Value>) {
+        if self.0.is_empty() {
+            members.retain(|_, value| !value.is_null());
+            return;
+        }
+        let sent = std::mem::take(members);
+        let mut renames = self.0.into_iter().peekable();
+        for (index, (name, value)) in sent.into_iter().enumerate() {
+            let name = match renames.next_if(|(at, _)| *at == index) {
+                Some((_, canonical)) => canonical.to_owned(),
+                None => name,
+            };
+            if !value.is_null() {
+                members.insert(name, value);
+            }
+        }
+    }
+}
+
+/// Refuses an object assigning one attribute twice: SCIM names are case-insensitive (RFC 7643 §2.1), and a name
+/// and its variant in another letter case would otherwise both be stored, or one lost. Unassigned members count
+/// for nothing.
+fn check_unique_names(members: &Map<String, Value>) -> Result<(), ScimError> {
+    let assigned = || members.iter().filter(|(_, value)| !value.is_null()).map(|(name, _)| name);
+    for (index, name) in assigned().enumerate() {
+        if assigned().take(index).any(|earlier| earlier.eq_ignore_ascii_case(name)) {
+            return Err(ScimError::invalid_syntax(format!("Attribute \"{name}\" appears more than once.")));
+        }
+    }
     Ok(())
 }
 
-fn validate_extension(ext: &SchemaDef, value: Value) -> Result<Option<Map<String, Value>>, ScimError> {
-    let Value::Object(input) = value else {
+/// Checks an extension's object in place; `null` when it holds nothing.
+fn validate_extension(ext: &SchemaDef, value: &mut Value) -> Result<(), ScimError> {
+    let Value::Object(members) = value else {
         if value.is_null() {
-            return Ok(None);
+            return Ok(());
         }
         return Err(ScimError::invalid_value(format!("{} must be a JSON object.", ext.id)));
     };
-    let mut out = Map::with_capacity(input.len());
-    for (key, value) in input {
-        match ext.attribute(&key) {
-            Some(def) => {
-                if let Some(clean) = check_any(def, value, &ErrorPath::root(ext.id).child(':', def.name))? {
-                    insert_unique(&mut out, def.name, clean)?;
-                }
-            }
-            None => {
-                if !value.is_null() {
-                    insert_unique(&mut out, &key, value)?;
-                }
-            }
+    let root = ErrorPath::root(ext.id);
+    check_members(members, |name| ext.attribute(name), &root, ':')?;
+    if members.is_empty() {
+        *value = Value::Null;
+    }
+    Ok(())
+}
+
+/// Checks the members of an object in place against the definitions `lookup` finds (members it does not define
+/// are kept as sent), then canonicalises their names and drops the unassigned ones.
+fn check_members(
+    members: &mut Map<String, Value>,
+    lookup: impl Fn(&str) -> Option<&'static AttributeDef>,
+    path: &ErrorPath<'_>,
+    separator: char,
+) -> Result<(), ScimError> {
+    let mut renames = Renames::default();
+    for (index, (name, member)) in members.iter_mut().enumerate() {
+        if let Some(def) = lookup(name) {
+            check_any(def, member, &path.child(separator, def.name))?;
+            renames.note(index, name, def.name);
         }
     }
-    Ok((!out.is_empty()).then_some(out))
+    check_unique_names(members)?;
+    renames.apply(members);
+    Ok(())
 }
 
 /// An attribute path for error messages, rendered only when an error is reported.
@@ -395,67 +445,58 @@ impl std::fmt::Display for ErrorPath<'_> {
     }
 }
 
-/// Checks one attribute value against its definition and returns it in canonical form (`None` when unassigned).
-fn check_value(def: &AttributeDef, value: Value, path: &str) -> Result<Option<Value>, ScimError> {
+/// Checks one attribute value against its definition and leaves it in canonical form, in place: `null` when it
+/// is unassigned (sent as `null`, or a complex or multi-valued attribute left empty).
+fn check_value(def: &AttributeDef, value: &mut Value, path: &str) -> Result<(), ScimError> {
     check_any(def, value, &ErrorPath::root(path))
 }
 
-fn check_any(def: &AttributeDef, value: Value, path: &ErrorPath<'_>) -> Result<Option<Value>, ScimError> {
+fn check_any(def: &AttributeDef, value: &mut Value, path: &ErrorPath<'_>) -> Result<(), ScimError> {
     if value.is_null() {
-        return Ok(None);
+        return Ok(());
     }
-    if def.multi_valued {
-        let Value::Array(items) = value else {
-            return Err(ScimError::invalid_value(format!("\"{path}\" must be an array.")));
-        };
-        if items.len() > MAX_MULTI_VALUES {
-            return Err(ScimError::invalid_value(format!("\"{path}\" has more than {MAX_MULTI_VALUES} values.")));
-        }
-        let mut out = Vec::with_capacity(items.len());
-        let mut primaries = 0;
-        for item in items {
-            if let Some(clean) = check_single(def, item, path)? {
-                if clean.get("primary").and_then(Value::as_bool) == Some(true) {
-                    primaries += 1;
-                }
-                out.push(clean);
-            }
-        }
-        if primaries > 1 {
-            return Err(ScimError::invalid_value(format!("\"{path}\" has more than one primary value.")));
-        }
-        return Ok((!out.is_empty()).then_some(Value::Array(out)));
+    if !def.multi_valued {
+        return check_single(def, value, path);
     }
-    check_single(def, value, path)
+    let Value::Array(items) = value else {
+        return Err(ScimError::invalid_value(format!("\"{path}\" must be an array.")));
+    };
+    if items.len() > MAX_MULTI_VALUES {
+        return Err(ScimError::invalid_value(format!("\"{path}\" has more than {MAX_MULTI_VALUES} values.")));
+    }
+    let mut primaries = 0;
+    for item in items.iter_mut() {
+        check_single(def, item, path)?;
+        if item.get("primary").and_then(Value::as_bool) == Some(true) {
+            primaries += 1;
+        }
+    }
+    if primaries > 1 {
+        return Err(ScimError::invalid_value(format!("\"{path}\" has more than one primary value.")));
+    }
+    items.retain(|item| !item.is_null());
+    if items.is_empty() {
+        *value = Value::Null;
+    }
+    Ok(())
 }
 
-fn check_single(def: &AttributeDef, value: Value, path: &ErrorPath<'_>) -> Result<Option<Value>, ScimError> {
+fn check_single(def: &AttributeDef, value: &mut Value, path: &ErrorPath<'_>) -> Result<(), ScimError> {
     if value.is_null() {
-        return Ok(None);
+        return Ok(());
     }
     if def.ty == AttrType::Complex {
-        let Value::Object(input) = value else {
+        let Value::Object(members) = value else {
             return Err(ScimError::invalid_value(format!("\"{path}\" must be a JSON object.")));
         };
-        let mut out = Map::with_capacity(input.len());
-        for (key, sub_value) in input {
-            match def.sub_attribute(&key) {
-                Some(sub) => {
-                    if let Some(clean) = check_single(sub, sub_value, &path.child('.', sub.name))? {
-                        insert_unique(&mut out, sub.name, clean)?;
-                    }
-                }
-                None => {
-                    if !sub_value.is_null() {
-                        insert_unique(&mut out, &key, sub_value)?;
-                    }
-                }
-            }
+        check_members(members, |name| def.sub_attribute(name), path, '.')?;
+        if members.is_empty() {
+            *value = Value::Null;
         }
-        return Ok((!out.is_empty()).then_some(Value::Object(out)));
+        return Ok(());
     }
     let ok = match def.ty {
-        AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime => match &value {
+        AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime => match &*value {
             Value::String(s) => {
                 if s.len() > MAX_STRING_BYTES {
                     return Err(ScimError::invalid_value(format!(
@@ -469,14 +510,16 @@ fn check_single(def: &AttributeDef, value: Value, path: &ErrorPath<'_>) -> Resul
             }
             _ => false,
         },
-        AttrType::Boolean => match &value {
+        AttrType::Boolean => match &*value {
             Value::Bool(_) => true,
             // Some clients (Microsoft Entra ID) send booleans as strings.
             Value::String(s) if s.eq_ignore_ascii_case("true") => {
-                return Ok(Some(Value::Bool(true)));
+                *value = Value::Bool(true);
+                true
             }
             Value::String(s) if s.eq_ignore_ascii_case("false") => {
-                return Ok(Some(Value::Bool(false)));
+                *value = Value::Bool(false);
+                true
             }
             _ => false,
         },
@@ -487,7 +530,7 @@ fn check_single(def: &AttributeDef, value: Value, path: &ErrorPath<'_>) -> Resul
     if !ok {
         return Err(ScimError::invalid_value(format!("\"{path}\" must be of type {:?}.", def.ty)));
     }
-    Ok(Some(value))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -657,6 +700,58 @@ mod tests {
             let err = UserDoc::from_request(body.clone()).unwrap_err();
             assert_eq!(err.status, 400, "{body}");
         }
+    }
+
+    #[test]
+    fn names_are_canonicalised_and_unassigned_members_dropped_at_every_level_in_order() {
+        let body = json!({
+            "USERNAME": "ada@example.com",
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "nickName": null,
+            "Name": {"FamilyName": "Lovelace", "middleName": null, "givenName": "Ada"},
+            "id": "client-chosen",
+            "emails": [null, {"Value": "ada@example.com", "PRIMARY": "True", "type": null}, {"value": null}],
+            "phoneNumbers": [{"value": null}],
+            "favouriteColour": "green",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user": {"Department": "R&D", "division": null},
+            "active": "false",
+            "addresses": null,
+            "displayName": "Ada",
+        });
+        let doc = UserDoc::from_request(body).unwrap();
+        let expected = json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "userName": "ada@example.com",
+            "name": {"familyName": "Lovelace", "givenName": "Ada"},
+            "emails": [{"value": "ada@example.com", "primary": true}],
+            "favouriteColour": "green",
+            ENTERPRISE_USER_SCHEMA: {"department": "R&D"},
+            "active": false,
+            "displayName": "Ada",
+        });
+        assert_eq!(serde_json::to_string(doc.attributes()).unwrap(), serde_json::to_string(&expected).unwrap());
+        let again = UserDoc::from_request(Value::Object(doc.attributes().clone())).unwrap();
+        assert_eq!(again.json_text().unwrap(), doc.json_text().unwrap());
+    }
+
+    #[test]
+    fn an_attribute_assigned_twice_in_two_spellings_is_refused_at_every_level() {
+        let twice = [
+            json!({"schemas": [USER_SCHEMA], "userName": "a", "USERNAME": "b"}),
+            json!({"schemas": [USER_SCHEMA], "USERNAME": "b", "userName": "a"}),
+            json!({"schemas": [USER_SCHEMA], "userName": "a", "name": {"givenName": "A", "GIVENNAME": "B"}}),
+            json!({"schemas": [USER_SCHEMA], "userName": "a", "emails": [{"value": "a", "VALUE": "b"}]}),
+            json!({"schemas": [USER_SCHEMA], "userName": "a", "colour": "x", "COLOUR": "y"}),
+            json!({"schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA], "userName": "a",
+                   ENTERPRISE_USER_SCHEMA: {"department": "x", "Department": "y"}}),
+        ];
+        for body in twice {
+            let error = UserDoc::from_request(body.clone()).unwrap_err();
+            assert_eq!((error.status, error.scim_type), (400, Some(ScimType::InvalidSyntax)), "{body}");
+        }
+        // An unassigned spelling assigns nothing: the other one stands.
+        let doc = UserDoc::from_request(json!({"schemas": [USER_SCHEMA], "USERNAME": null, "userName": "a"})).unwrap();
+        assert_eq!(doc.user_name(), "a");
     }
 
     #[test]
