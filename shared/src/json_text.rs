@@ -5,9 +5,9 @@ use std::fmt::{self, Write as _};
 
 /// Writes `text` as a JSON string.
 pub(crate) fn write_string<W: fmt::Write + ?Sized>(out: &mut W, text: &str) -> fmt::Result {
-    out.write_char('"')?;
+    out.write_str("\"")?;
     Escaped(out).write_str(text)?;
-    out.write_char('"')
+    out.write_str("\"")
 }
 
 /// A writer that escapes what passes through it as the inside of a JSON string, as serde_json does: `"`, `\`
@@ -17,9 +17,12 @@ pub(crate) struct Escaped<'a, W: fmt::Write + ?Sized>(pub(crate) &'a mut W);
 
 impl<W: fmt::Write + ?Sized> fmt::Write for Escaped<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        // Most text needs no escape: skip it eight bytes at a time, then go byte by byte from the first eight that
-        // hold a byte to escape.
-        let clean = text.as_bytes().chunks_exact(8).take_while(|chunk| !any_to_escape(chunk)).count() * 8;
+        // Most text needs no escape: skip it eight bytes at a time, then byte by byte (all of a string shorter than
+        // eight) up to the first byte to escape; what is clean is copied in one piece.
+        let bytes = text.as_bytes();
+        let words = bytes.chunks_exact(8).take_while(|chunk| !any_to_escape(chunk)).count() * 8;
+        let is_clean = |byte: &&u8| **byte >= 0x20 && **byte != b'"' && **byte != b'\\';
+        let clean = words + bytes.iter().skip(words).take_while(is_clean).count();
         if clean == text.len() {
             return self.0.write_str(text);
         }
