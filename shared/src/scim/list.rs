@@ -182,12 +182,18 @@ pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Val
 /// [`list_response`] of at most one resource already rendered as JSON text, as text: the same bytes as
 /// serialising `list_response(total, start_index, resources)`.
 pub fn list_response_text(total: u64, start_index: u64, resource: Option<&str>) -> String {
+    use std::fmt::Write as _;
     let shown = usize::from(resource.is_some());
-    format!(
+    let resource = resource.unwrap_or_default();
+    // Sized for the resource at once: `format!` sizes its buffer for the literal text only, and grew it several
+    // times to take a user's 1.7 KB.
+    let mut text = String::with_capacity(LIST_RESPONSE_SCHEMA.len() + resource.len() + 128);
+    let _ = write!(
+        text,
         "{{\"schemas\":[\"{LIST_RESPONSE_SCHEMA}\"],\"totalResults\":{total},\"startIndex\":{start_index},\
-         \"itemsPerPage\":{shown},\"Resources\":[{}]}}",
-        resource.unwrap_or_default()
-    )
+         \"itemsPerPage\":{shown},\"Resources\":[{resource}]}}"
+    );
+    text
 }
 
 /// A ListResponse message of cursor paging (RFC 9865 §2): `nextCursor` unless this is the last page, no

@@ -271,9 +271,8 @@ impl Parts<'_> {
         let _ = Escaped(&mut *text).write_str(users_url);
         text.push('/');
         let _ = Escaped(&mut *text).write_str(self.id);
-        text.push_str("\",\"version\":");
-        let _ = write_string(text, &etag(self.version));
-        text.push('}');
+        // The weak ETag (`etag`) as a JSON string: `"W/\"<version>\""`, its digits written in place.
+        let _ = write!(text, "\",\"version\":\"W/\\\"{}\\\"\"}}", self.version);
     }
 }
 
